@@ -1,0 +1,47 @@
+"""Shared helpers for the benchmark scripts: timing, tables, and docs/benchmarks.md sections."""
+
+from __future__ import annotations
+
+import platform
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DOC = REPO / "docs" / "benchmarks.md"
+REFERENCE = REPO.parent / "shared" / "iwmo-reference" / "jaapjunior" / "packages" / "api" / "wmo"
+
+
+def rate(items: Sequence[object], work: Callable[[object], object], *, min_seconds: float) -> float:
+    """Items per second for `work` over `items`, repeated until at least `min_seconds` passed."""
+    done = 0
+    started = time.perf_counter()
+    while True:
+        for item in items:
+            work(item)
+        done += len(items)
+        elapsed = time.perf_counter() - started
+        if elapsed >= min_seconds:
+            return done / elapsed
+
+
+def machine() -> str:
+    return f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or append) the section between `<!-- name:start -->` and `<!-- name:end -->`."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text}\n{block}\n"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)

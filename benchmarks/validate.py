@@ -1,0 +1,110 @@
+"""Validation throughput: the hub's full validation (XSD + rules) against three baselines.
+
+Runs in one process on one core, on the same messages:
+  - hub:       hub.validation.Validator.check (parse, lxml XSD, every intra-message rule)
+  - lxml XSD:  parse + lxml XSD only (the floor for the hub's XSD layer)
+  - xmlschema: xmlschema's validation with the project's XSDs
+  - XSLT:      the official rule XSLT (TR-CD-CS_regels_WMO_3.2.xsl) run with lxml, when the
+               reference folder ../shared/iwmo-reference is present
+
+Prints messages/s and ratios, and writes them to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import xmlschema  # noqa: E402
+from lxml import etree  # noqa: E402
+
+from benchmarks._common import REFERENCE, machine, rate, table, write_section  # noqa: E402
+from hub.factory import sample_documents  # noqa: E402
+from hub.messagetypes import MessageType  # noqa: E402
+from hub.validation import Validator, compiled_schema, schema_path  # noqa: E402
+from hub.xmlsafe import parse_bytes  # noqa: E402
+
+TYPES = (MessageType.WMO301, MessageType.WMO305, MessageType.WMO307)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=200, help="documents per type")
+    parser.add_argument("--seconds", type=float, default=2.0, help="minimum time per figure")
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    args = parser.parse_args()
+
+    xslt_path = REFERENCE / "bronnen" / "TR-CD-CS_regels_WMO_3.2.xsl"
+    xslt = etree.XSLT(etree.parse(str(xslt_path))) if xslt_path.exists() else None
+    validator = Validator(today=dt.date.today())
+    rows = []
+    for mt in TYPES:
+        docs = sample_documents(mt, args.messages, seed=7)
+        assert all(validator.is_valid(d) for d in docs), "benchmark documents must be valid"
+        schema = compiled_schema(mt)
+        xs = xmlschema.XMLSchema(str(schema_path(mt)))
+        hub_rate = rate(docs, validator.check, min_seconds=args.seconds)
+        xsd_rate = rate(docs, lambda d: schema.validate(parse_bytes(d)), min_seconds=args.seconds)
+        xs_rate = rate(docs, lambda d: xs.is_valid(parse_bytes(d)), min_seconds=args.seconds)
+        xslt_rate = (
+            rate(docs, lambda d: xslt(parse_bytes(d)), min_seconds=args.seconds)
+            if xslt
+            else None
+        )
+        size = sum(len(d) for d in docs) // len(docs)
+        rows.append((mt, size, hub_rate, xsd_rate, xs_rate, xslt_rate))
+        print(
+            f"{mt.name}: hub {hub_rate:,.0f}/s | lxml XSD only {xsd_rate:,.0f}/s | "
+            f"xmlschema {xs_rate:,.0f}/s | official XSLT "
+            + (f"{xslt_rate:,.0f}/s" if xslt_rate else "n/a (no reference folder)"),
+            flush=True,
+        )
+
+    def ratio(a: float, b: float | None) -> str:
+        return f"{a / b:,.1f}x" if b else "n/a"
+
+    body = table(
+        (
+            "message",
+            "avg bytes",
+            "hub (XSD+rules) msg/s",
+            "lxml XSD only msg/s",
+            "xmlschema msg/s",
+            "official XSLT msg/s",
+            "hub / XSLT",
+            "hub / xmlschema",
+            "hub / XSD only",
+        ),
+        [
+            (
+                mt.name,
+                f"{size:,}",
+                f"{h:,.0f}",
+                f"{x:,.0f}",
+                f"{s:,.0f}",
+                f"{t:,.0f}" if t else "n/a",
+                ratio(h, t),
+                ratio(h, s),
+                f"{h / x:.2f}",
+            )
+            for mt, size, h, x, s, t in rows
+        ],
+    )
+    header = (
+        "## Validation (`benchmarks/validate.py`)\n\n"
+        f"One process, one core, {args.messages} factory documents per type, measured "
+        f"{dt.date.today().isoformat()} on {machine()}. All four columns run in the same process "
+        "on the same documents; ratios compare the hub's full validation with each baseline.\n\n"
+    )
+    print(body)
+    if not args.no_write:
+        write_section("validate", header + body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""One entry point for validating an iWmo 3.2 message: XSD first, then the intra-message rules.
+
+    validator = Validator()
+    validator.is_valid(data)        -> bool
+    validator.iter_errors(data)     -> every error (parse, XSD, rules), in document order per layer
+    validator.validate(data)        -> the message type, or raises the first error
+
+Schemas are compiled once per process and shared by every `Validator`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+import hub.rules.catalogue  # noqa: F401  (registers the rules)
+from hub.errors import InvalidMessage, UnknownMessageType, ValidationError
+from hub.masking import mask_text
+from hub.messagetypes import MessageType
+from hub.rules.base import RuleContext, RuleRegistry, registry
+from hub.xmlsafe import MAX_MESSAGE_BYTES, parse_bytes
+from schemas import IWMO_32
+
+_LOCK = threading.Lock()
+_PREFIX = re.compile(r"\{[^}]*\}")
+_PATH_PREFIX = re.compile(r"(?<=/)[A-Za-z_][\w.-]*:")
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The verdict on one document."""
+
+    message_type: MessageType | None
+    errors: tuple[InvalidMessage, ...] = field(default=())
+    root: etree._Element | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+def schema_path(message_type: MessageType, schema_dir: Path = IWMO_32) -> Path:
+    return schema_dir / f"{message_type.name}.xsd"
+
+
+@functools.cache
+def compiled_schema(message_type: MessageType, schema_dir: Path = IWMO_32) -> etree.XMLSchema:
+    """The lxml schema for a message type, compiled once per process."""
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    with _LOCK:
+        doc = etree.parse(str(schema_path(message_type, schema_dir)), parser)
+        return etree.XMLSchema(doc)
+
+
+def detect_type(root: etree._Element) -> MessageType:
+    """The iWmo message type of a parsed document, from its root's namespace."""
+    qname = etree.QName(root)
+    message_type = MessageType.from_namespace(qname.namespace)
+    if message_type is None or qname.localname != "Bericht":
+        namespace = qname.namespace or "no namespace"
+        raise UnknownMessageType(
+            f"root element {qname.localname!r} in {namespace} is not an iWmo 3.2 message "
+            f"this hub handles ({', '.join(mt.name for mt in MessageType)})",
+            line=root.sourceline,
+        )
+    return message_type
+
+
+class Validator:
+    """Validates iWmo 3.2 documents against the project's XSDs and the rule registry."""
+
+    def __init__(
+        self,
+        *,
+        rules: RuleRegistry = registry,
+        schema_dir: Path = IWMO_32,
+        today: dt.date | None = None,
+        max_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
+        self.rules = rules
+        self.schema_dir = schema_dir
+        self.today = today
+        self.max_bytes = max_bytes
+
+    def check(self, data: bytes) -> ValidationResult:
+        """Parse and validate; never raises for bad input, returns every error instead."""
+        try:
+            root = parse_bytes(data, max_bytes=self.max_bytes)
+            message_type = detect_type(root)
+        except InvalidMessage as e:
+            return ValidationResult(None, (e,))
+        errors = tuple(self._errors_of(root, message_type))
+        return ValidationResult(message_type, errors, root)
+
+    def check_tree(self, root: etree._Element) -> ValidationResult:
+        """Validate an already parsed document (the caller parsed it with `parse_bytes`)."""
+        try:
+            message_type = detect_type(root)
+        except InvalidMessage as e:
+            return ValidationResult(None, (e,))
+        return ValidationResult(message_type, tuple(self._errors_of(root, message_type)), root)
+
+    def iter_errors(self, data: bytes) -> Iterator[InvalidMessage]:
+        yield from self.check(data).errors
+
+    def is_valid(self, data: bytes) -> bool:
+        return self.check(data).valid
+
+    def validate(self, data: bytes) -> MessageType:
+        """Return the message type of a valid document, or raise its first error."""
+        result = self.check(data)
+        if result.errors:
+            raise result.errors[0]
+        assert result.message_type is not None
+        return result.message_type
+
+    def xsd_errors(self, root: etree._Element, message_type: MessageType) -> list[ValidationError]:
+        schema = compiled_schema(message_type, self.schema_dir)
+        if schema.validate(root):
+            return []
+        return [_xsd_error(entry) for entry in schema.error_log]
+
+    def rule_errors(
+        self, root: etree._Element, message_type: MessageType
+    ) -> Iterator[ValidationError]:
+        ctx = RuleContext(root, message_type, today=self.today or dt.date.today())
+        yield from self.rules.run(ctx)
+
+    def _errors_of(
+        self, root: etree._Element, message_type: MessageType
+    ) -> Iterator[ValidationError]:
+        schema_errors = self.xsd_errors(root, message_type)
+        if schema_errors:
+            # The rules are defined on schema-valid messages only, as in the standard's own chain.
+            yield from schema_errors
+            return
+        yield from self.rule_errors(root, message_type)
+
+
+def _xsd_error(entry: etree._LogEntry) -> ValidationError:
+    message = _PREFIX.sub("", entry.message or "schema violation")
+    path = _PATH_PREFIX.sub("", entry.path or "/") if entry.path else "/"
+    return ValidationError(
+        "XSD",
+        mask_text(message),
+        path=path,
+        line=entry.line or None,
+        retour_code="0001",
+    )
+
+
+_DEFAULT = Validator()
+
+
+def check(data: bytes) -> ValidationResult:
+    return _DEFAULT.check(data)
+
+
+def iter_errors(data: bytes) -> Iterator[InvalidMessage]:
+    return _DEFAULT.iter_errors(data)
+
+
+def is_valid(data: bytes) -> bool:
+    return _DEFAULT.is_valid(data)
+
+
+def validate(data: bytes) -> MessageType:
+    return _DEFAULT.validate(data)

@@ -1,0 +1,96 @@
+"""Parse untrusted XML safely: no DTDs, no entities, no network, bounded size (OP179)."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from hub.errors import HostileXml, MalformedXml, MessageTooLarge
+
+#: OP179: a sent file may not exceed 25 MB.
+MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+
+_PROLOG_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_UTF8_NAMES = {"utf-8", "utf8"}
+# DOCTYPE and ENTITY declarations can only appear in the prolog, before the root element.
+_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY", b"<!doctype", b"<!entity")
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_blank_text=False,
+    collect_ids=False,
+)
+
+
+def parse_bytes(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> etree._Element:
+    """Parse an untrusted iWmo document and return its root element.
+
+    Raises `MessageTooLarge`, `HostileXml` or `MalformedXml`; never touches the network and
+    never expands an entity.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError("parse_bytes expects bytes")
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise too_large(len(data), max_bytes)
+    if not data.strip():
+        raise MalformedXml("document is empty")
+    _check_prolog(data)
+    try:
+        root = etree.fromstring(data, parser=_PARSER)
+    except etree.XMLSyntaxError as e:
+        raise MalformedXml(_syntax_reason(e), line=e.lineno or None) from e
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise HostileXml("DOCTYPE declarations are not allowed in iWmo messages", line=1)
+    return root
+
+
+def too_large(size: int, max_bytes: int = MAX_MESSAGE_BYTES) -> MessageTooLarge:
+    """The OP179 error for a document of `size` bytes."""
+    return MessageTooLarge(
+        f"document is {size:,} bytes, over the limit of {max_bytes:,} bytes (OP179: 25 MB)"
+    )
+
+
+def _check_prolog(data: bytes) -> None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4] in (
+        b"\x00\x00\xfe\xff",
+        b"\xff\xfe\x00\x00",
+    ):
+        raise MalformedXml("document is UTF-16/UTF-32 encoded; iWmo messages are UTF-8")
+    head = data[:4096]
+    match = _PROLOG_ENCODING.match(head)
+    if match and match.group(1).decode("ascii").lower() not in _UTF8_NAMES:
+        declared = match.group(1).decode("ascii")
+        raise MalformedXml(
+            f"encoding declaration {declared!r} is not allowed; iWmo messages are UTF-8", line=1
+        )
+    root_start = _root_start(head)
+    prolog = head if root_start < 0 else head[:root_start]
+    if any(marker in prolog for marker in _DECLARATIONS) or (
+        root_start < 0 and any(marker in data[:65536] for marker in _DECLARATIONS)
+    ):
+        raise HostileXml(
+            "DOCTYPE or ENTITY declarations are not allowed in iWmo messages "
+            "(external entities and entity expansion are refused)",
+            line=1,
+        )
+
+
+def _root_start(head: bytes) -> int:
+    """Offset of the first element start tag, or -1 if not in `head`."""
+    for match in re.finditer(rb"<([^?!])", head):
+        return match.start()
+    return -1
+
+
+def _syntax_reason(error: etree.XMLSyntaxError) -> str:
+    text = str(error.msg or error).strip()
+    text = re.sub(r",\s*line \d+, column \d+$", "", text)
+    return f"not well-formed XML: {text}"
