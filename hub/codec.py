@@ -1,0 +1,361 @@
+"""XML <-> model for the iWmo 3.2 messages: `parse_message`, `from_bytes` and `to_xml`.
+
+The mapping is derived once from the model's dataclasses: a field's element is
+`element_name(field)`, its namespace is the basisschema's for `Basis` types (CDT_*) and the
+message's own otherwise, and a tuple field is a wrapper element with repeated children. Parsing
+walks direct children with a dict lookup per element (no XPath) because it is on the ingest hot
+path; it trusts XSD validity for order but never crashes on a surprise: anything the model
+cannot hold raises `InvalidMessage`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from lxml import etree
+
+from hub.errors import InvalidMessage, UnknownMessageType
+from hub.locate import element_path
+from hub.masking import mask_text
+from hub.messagetypes import BASIS_NS, MessageType
+from hub.model import MESSAGE_CLASSES, Basis, Message, element_name
+from hub.xmlsafe import parse_bytes
+
+__all__ = ["from_bytes", "parse_message", "to_element", "to_xml"]
+
+_TEXT, _INT, _DATE, _TIME, _NESTED, _LIST, _CODES = range(7)
+_SCALARS: dict[Any, int] = {str: _TEXT, int: _INT, dt.date: _DATE, dt.time: _TIME}
+# ASCII digits only: Python's \d and int() also accept other scripts' digits, XSD does not.
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME_RE = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?")
+_INT_RE = re.compile(r"[+-]?[0-9]+")
+_REQUIRED = object()  # marks a field without a default in `_TypeCodec.setters`
+_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Field:
+    """One child element of a type: where it goes in the model and how to read it."""
+
+    name: str
+    tag: str
+    kind: int
+    codec: _TypeCodec | None
+    item_tag: str | None
+    retour: bool
+
+
+class _TypeCodec:
+    """How one model class maps to the children of its element, for one message type."""
+
+    __slots__ = ("cls", "fields", "local", "lookup", "required", "setters", "skipped_retour")
+
+    def __init__(self, cls: type, message_type: MessageType) -> None:
+        self.cls = cls
+        self.local = cls.__name__
+        self.fields: tuple[_Field, ...] = ()
+        # tag -> (field name, kind, nested codec, item tag): a plain tuple is fastest to unpack.
+        self.lookup: dict[object, tuple[str, int, Any, str]] = {}
+        self.required: tuple[str, ...] = ()
+        # (slot setter, field name, default or _REQUIRED) for every field, in order.
+        self.setters: tuple[tuple[Callable[[Any, Any], None], str, Any], ...] = ()
+        # Retour-only fields (RetourCodes) that this heen message type cannot carry.
+        self.skipped_retour: tuple[str, ...] = ()
+
+
+_CODECS: dict[tuple[type, MessageType], _TypeCodec] = {}
+_new = object.__new__
+
+
+def _codec(cls: type, message_type: MessageType) -> _TypeCodec:
+    """The (cached) codec of a model class within one message type."""
+    key = (cls, message_type)
+    found = _CODECS.get(key)
+    if found is not None:
+        return found
+    codec = _TypeCodec(cls, message_type)
+    _CODECS[key] = codec  # registered first: the model has no cycles, but be safe anyway
+    # Only ever called at import time (below), so no thread sees a codec half built.
+    namespace = BASIS_NS if issubclass(cls, Basis) else message_type.namespace
+    hints = typing.get_type_hints(cls)
+    built: list[_Field] = []
+    required: list[str] = []
+    skipped: list[str] = []
+    for f in dataclasses.fields(cls):
+        retour = bool(f.metadata.get("retour"))
+        if retour and not message_type.is_retour:
+            skipped.append(f.name)
+            continue
+        kind, target = _kind_of(hints[f.name])
+        sub = _codec(target, message_type) if kind in (_NESTED, _LIST) else None
+        item = f.metadata.get("item")
+        tag = f"{{{namespace}}}{element_name(f.name)}"
+        item_tag = f"{{{message_type.namespace}}}{item}" if item else None
+        built.append(_Field(f.name, tag, kind, sub, item_tag, retour))
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            required.append(f.name)
+    codec.fields = tuple(built)
+    codec.lookup = {f.tag: (f.name, f.kind, f.codec, f.item_tag or "") for f in built}
+    codec.required = tuple(required)
+    codec.setters = tuple(
+        (
+            getattr(cls, f.name).__set__,  # the slot's own descriptor: no frozen __setattr__
+            f.name,
+            _REQUIRED if f.name in required else _default(f),
+        )
+        for f in dataclasses.fields(cls)
+    )
+    codec.skipped_retour = tuple(skipped)
+    return codec
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    """The default value of a field (the model has no mutable defaults, so one is shared)."""
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
+def _kind_of(hint: Any) -> tuple[int, Any]:
+    """Classify a field's type hint: scalar, nested class, wrapper of classes or of codes."""
+    if isinstance(hint, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) != 1:
+            raise TypeError(f"unsupported union in the model: {hint}")
+        hint = args[0]
+    if typing.get_origin(hint) is tuple:
+        item = typing.get_args(hint)[0]
+        return (_CODES, None) if item is str else (_LIST, item)
+    if hint in _SCALARS:
+        return _SCALARS[hint], None
+    if dataclasses.is_dataclass(hint):
+        return _NESTED, hint
+    raise TypeError(f"unsupported type in the model: {hint}")
+
+
+# Every model class is reachable from a message class: build all codecs now, once.
+for _message_type, _cls in MESSAGE_CLASSES.items():
+    _codec(_cls, _message_type)
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def from_bytes(data: bytes) -> Message:
+    """Parse untrusted bytes safely (hub.xmlsafe) into a message object."""
+    return parse_message(parse_bytes(data))
+
+
+def parse_message(root: etree._Element) -> Message:
+    """The message object of an XSD-valid document root; `InvalidMessage` on any surprise."""
+    tag = root.tag
+    if isinstance(tag, str) and tag[:1] == "{":
+        namespace, _, local = tag[1:].partition("}")
+    else:
+        namespace, local = "", str(tag)
+    message_type = MessageType.from_namespace(namespace) if namespace else None
+    if message_type is None or local != "Bericht":
+        raise UnknownMessageType(
+            f"root element {local or tag!r} in {namespace or 'no namespace'} is not an iWmo 3.2 "
+            f"message this hub handles ({', '.join(mt.name for mt in MessageType)})",
+            line=_line(root),
+        )
+    message: Message = _parse(root, _CODECS[MESSAGE_CLASSES[message_type], message_type])
+    return message
+
+
+def _parse(element: etree._Element, codec: _TypeCodec) -> Any:
+    # Written for speed (ingest hot path): tuple lookups, kinds tested by frequency, no XPath.
+    lookup = codec.lookup
+    values: dict[str, Any] = {}
+    seen = 0
+    for child in element:
+        try:
+            name, kind, sub, item_tag = lookup[child.tag]
+        except KeyError:
+            if type(child.tag) is not str:  # comments and processing instructions carry no data
+                continue
+            raise _error(child, f"unexpected element in {codec.local}") from None
+        seen += 1
+        if kind == _TEXT:
+            text = child.text
+            values[name] = (text or "") if not len(child) else _joined_text(child)
+        elif kind == _NESTED:
+            values[name] = _parse(child, sub)
+        elif kind == _DATE:
+            text = child.text
+            if text is None or len(text) != 10 or len(child) or not _DATE_RE.fullmatch(text):
+                values[name] = _date(child)
+            else:
+                try:
+                    values[name] = dt.date.fromisoformat(text)
+                except ValueError:
+                    values[name] = _date(child)
+        elif kind == _INT:
+            values[name] = _int(child)
+        elif kind == _LIST:
+            values[name] = tuple([_parse(item, sub) for item in _items(child, item_tag, name)])
+        elif kind == _TIME:
+            values[name] = _time(child)
+        else:
+            values[name] = tuple(
+                [
+                    (item.text or "") if not len(item) else _joined_text(item)
+                    for item in _items(child, item_tag, name)
+                ]
+            )
+    if seen != len(values):
+        raise _duplicate(element, codec)
+    # Build the frozen object through its slot descriptors: the same result as calling the
+    # dataclass (every field set, defaults filled), in about half the time.
+    obj: Any = _new(codec.cls)
+    get = values.get
+    for setter, name, default in codec.setters:
+        value = get(name, default)
+        if value is _REQUIRED:
+            missing = [n for n in codec.required if n not in values]
+            raise _error(
+                element,
+                f"{codec.local} lacks required element(s) {', '.join(map(element_name, missing))}",
+            )
+        setter(obj, value)
+    return obj
+
+
+def _duplicate(element: etree._Element, codec: _TypeCodec) -> InvalidMessage:
+    seen: set[str] = set()
+    for child in element:
+        entry = codec.lookup.get(child.tag)
+        if entry is not None:
+            if entry[0] in seen:
+                return _error(child, f"element occurs more than once in {codec.local}")
+            seen.add(entry[0])
+    return _error(element, f"an element occurs more than once in {codec.local}")
+
+
+def _items(wrapper: etree._Element, item_tag: str, name: str) -> list[etree._Element]:
+    items = [c for c in wrapper if type(c.tag) is str]
+    for item in items:
+        if item.tag != item_tag:
+            raise _error(item, f"unexpected element in {element_name(name)}")
+    if not items:
+        raise _error(wrapper, f"{element_name(name)} has no {item_tag.rpartition('}')[2]}")
+    return items
+
+
+def _joined_text(element: etree._Element) -> str:
+    """Text of a simple-content element split by comments or processing instructions."""
+    return (element.text or "") + "".join(c.tail or "" for c in element)
+
+
+def _stripped(element: etree._Element) -> str:
+    text = element.text if not len(element) else _joined_text(element)
+    return (text or "").strip()  # numbers and dates collapse whitespace in XSD
+
+
+def _int(element: etree._Element) -> int:
+    text = _stripped(element)
+    if not _INT_RE.fullmatch(text):
+        raise _error(element, f"{text!r} is not an integer")
+    return int(text)
+
+
+def _date(element: etree._Element) -> dt.date:
+    text = _stripped(element)
+    if len(text) == 10 and _DATE_RE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise _error(element, f"{text!r} is not a date (YYYY-MM-DD, no time zone)")
+
+
+def _time(element: etree._Element) -> dt.time:
+    text = _stripped(element)
+    match = _TIME_RE.fullmatch(text)
+    if match:
+        hour, minute, second = int(match[1]), int(match[2]), int(match[3])
+        micro = int((match[4] or "0")[:6].ljust(6, "0"))
+        if hour == 24 and minute == second == micro == 0:
+            return dt.time(0, 0, 0)  # xs:time allows 24:00:00, the same instant as 00:00:00
+        try:
+            return dt.time(hour, minute, second, micro)
+        except ValueError:
+            pass
+    raise _error(element, f"{text!r} is not a time (hh:mm:ss, no time zone)")
+
+
+def _line(element: etree._Element) -> int | None:
+    line = element.sourceline
+    return line if isinstance(line, int) else None
+
+
+def _error(element: etree._Element, message: str) -> InvalidMessage:
+    local = etree.QName(element).localname if isinstance(element.tag, str) else "?"
+    error = InvalidMessage(mask_text(f"{local}: {message}"), line=_line(element))
+    error.path = element_path(element)
+    return error
+
+
+# --- serialising ---------------------------------------------------------------------------
+
+
+def to_xml(message: Message) -> bytes:
+    """UTF-8 bytes with an XML declaration, prefixes as the official examples use them."""
+    root = to_element(message)
+    etree.indent(root, space="\t")
+    return _DECLARATION + etree.tostring(root, encoding="UTF-8")
+
+
+def to_element(message: Message) -> etree._Element:
+    """The message as an lxml element tree (elements in schema order, None left out)."""
+    message_type = getattr(message, "message_type", None)
+    codec = _CODECS.get((type(message), message_type))  # type: ignore[arg-type]
+    if codec is None or message_type is None:
+        raise TypeError(f"not an iWmo message object: {type(message).__name__}")
+    root = etree.Element(
+        message_type.tag("Bericht"),
+        nsmap={"iwmo": BASIS_NS, message_type.short: message_type.namespace},
+    )
+    _build(root, message, codec)
+    return root
+
+
+_FORMAT: dict[int, Callable[[Any], str]] = {
+    _TEXT: str,
+    _INT: str,
+    _DATE: dt.date.isoformat,
+    _TIME: dt.time.isoformat,
+}
+
+
+def _build(parent: etree._Element, obj: Any, codec: _TypeCodec) -> None:
+    if type(obj) is not codec.cls:
+        raise TypeError(f"expected {codec.cls.__name__}, got {type(obj).__name__}")
+    for name in codec.skipped_retour:
+        if getattr(obj, name):
+            raise ValueError(f"{codec.local} has RetourCodes, but only a retour message has them")
+    sub_element = etree.SubElement
+    for f in codec.fields:
+        value = getattr(obj, f.name)
+        if value is None or value == ():
+            continue
+        kind = f.kind
+        if kind == _NESTED:
+            _build(sub_element(parent, f.tag), value, f.codec)  # type: ignore[arg-type]
+        elif kind == _LIST:
+            wrapper = sub_element(parent, f.tag)
+            for item in value:
+                _build(sub_element(wrapper, f.item_tag), item, f.codec)  # type: ignore[arg-type]
+        elif kind == _CODES:
+            wrapper = sub_element(parent, f.tag)
+            for code in value:
+                sub_element(wrapper, f.item_tag).text = code  # type: ignore[arg-type]
+        else:
+            sub_element(parent, f.tag).text = _FORMAT[kind](value)
