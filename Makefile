@@ -31,10 +31,31 @@ format: $(STAMP)
 
 ## make demo: the hub's main job on the embedded default
 demo: $(STAMP)
-	$(BIN)/iwmo-hub validate samples/
+	@echo "Validating the sample messages in samples/ (samples/invalid/ breaks a rule on purpose):"
+	@$(BIN)/iwmo-hub validate samples/ || test $$? -eq 1
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/validate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# --- Kafka: a real broker for the integration tests (jars from Maven Central; Java 17+, Maven)
+KAFKA_DIR ?= .kafka/broker
+
+.PHONY: kafka-start kafka-stop kafka-status
+
+## make kafka-fetch: download Apache Kafka into .kafka/lib once (the tests also do it when needed)
+kafka-fetch: $(STAMP)
+	$(BIN)/python scripts/kafka.py fetch
+
+## make kafka-start: a broker for manual runs in $(KAFKA_DIR); prints its bootstrap address
+kafka-start: $(STAMP)
+	$(BIN)/python scripts/kafka.py start --dir $(KAFKA_DIR)
+
+## make kafka-stop: stop the broker kafka-start started (by its PID file)
+kafka-stop: $(STAMP)
+	$(BIN)/python scripts/kafka.py stop --dir $(KAFKA_DIR)
+
+kafka-status: $(STAMP)
+	$(BIN)/python scripts/kafka.py status --dir $(KAFKA_DIR)

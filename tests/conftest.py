@@ -24,13 +24,27 @@ def reference_dir() -> Path:
     return WMO_REFERENCE
 
 
+_ran_with_broker: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed and "kafka" in report.keywords:
+        _ran_with_broker.append(report.nodeid)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Under CI a skipped test is a failure: integration and conformance tests must really run."""
-    if not IN_CI:
+    """Under CI a skipped test fails the run, and so does a run in which no broker test passed."""
+    if not IN_CI or session.exitstatus != 0:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
-    if skipped and session.exitstatus == 0:
+    problems = []
+    if skipped:
+        problems.append(f"{skipped} test(s) were skipped; under CI=true every test must run")
+    if not _ran_with_broker:
+        problems.append("no test against the real Kafka broker ran (marker 'kafka')")
+    if problems:
         session.exitstatus = 1
-        if reporter:
-            reporter.write_line(f"CI: {skipped} test(s) were skipped; under CI=true that fails the run")
+        for problem in problems:
+            if reporter:
+                reporter.write_line(f"CI: {problem}", red=True)
