@@ -3,10 +3,11 @@
     HubError
     ├── InvalidMessage (ValueError)          the submitted bytes are not an acceptable iWmo message
     │   ├── MalformedXml                     not well-formed XML, truncated, bad encoding
-    │   ├── HostileXml                       DOCTYPE, entities or other constructs we refuse (XXE, bombs)
+    │   ├── HostileXml                       DOCTYPE or entity declarations (XXE, bombs)
     │   ├── MessageTooLarge                  over the OP179 size limit (25 MB)
     │   ├── UnknownMessageType               a namespace or root the hub does not handle
     │   └── ValidationError                  one schema or rule failure, with rule, path and line
+    ├── SerializationError (ValueError)      an event did not encode, or stored bytes did not decode
     └── StoreError (RuntimeError)            the event store could not do what was asked
         └── StoreUnavailable                 the store did not acknowledge in time
 
@@ -86,7 +87,10 @@ class ValidationError(InvalidMessage):
         self.path = path
 
     def __repr__(self) -> str:
-        return f"ValidationError({self.rule!r}, {self.message!r}, path={self.path!r}, line={self.line})"
+        return (
+            f"ValidationError({self.rule!r}, {self.message!r}, "
+            f"path={self.path!r}, line={self.line})"
+        )
 
     def __str__(self) -> str:
         where = f" (line {self.line})" if self.line else ""
@@ -99,3 +103,7 @@ class StoreError(HubError, RuntimeError):
 
 class StoreUnavailable(StoreError):
     """The event store could not be reached or did not acknowledge in time."""
+
+
+class SerializationError(HubError, ValueError):
+    """An event could not be encoded to, or a stored payload decoded from, its Avro schema."""

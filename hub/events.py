@@ -1,0 +1,329 @@
+"""The hub's events and the one mapper between them and `StoredRecord`s.
+
+Every accepted message yields one `MessageReceived` plus one domain event per product line
+(`AssignmentIssued` per ToegewezenProduct of a WMO301, `CareStarted` per StartProduct of a
+WMO305, `CareStopped` per StopProduct of a WMO307); every rejected submission yields one
+`MessageRejected` on the dead-letter stream. Field names are the iWmo element names in
+snake_case (`ToewijzingNummer` -> `toewijzing_nummer`), as in `hub.model`; codes stay strings
+because their leading zeros matter. The Avro schemas in `schemas/events/` use the same names,
+so `to_avro`/`from_avro` are plain conversions; `EventMapper` adds the payload codec (a port,
+implemented by `adapters.avro`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from typing import Any, ClassVar, Protocol
+
+from hub.errors import InvalidMessage, SerializationError
+from hub.masking import mask_bsn
+from hub.messagetypes import MessageType
+from hub.records import EVENTS, REJECTED, UNKNOWN_KEY, StoredRecord, Stream
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# The message types a gemeente sends (Afzender is LDT_Gemeente); the others come from an
+# aanbieder and name the gemeente as Ontvanger. Used to key every record by gemeente code.
+_SENT_BY_GEMEENTE = frozenset({MessageType.WMO301, MessageType.WMO306, MessageType.WMO308})
+
+
+def _nested(cls: type) -> dict[str, type]:
+    """Field metadata: the value is a nested record of type `cls` (or None)."""
+    return {"nested": cls}
+
+
+def _items(cls: type) -> dict[str, type]:
+    """Field metadata: the value is a tuple of records of type `cls` (an Avro array)."""
+    return {"items": cls}
+
+
+def epoch_ms(moment: dt.datetime) -> int:
+    """Milliseconds since the epoch for an aware datetime (the log's timestamp unit)."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
+
+
+def _utc_ms(moment: dt.datetime) -> dt.datetime:
+    """`moment` in UTC at millisecond precision, which is what Avro timestamp-millis keeps."""
+    if moment.tzinfo is None:
+        raise ValueError("received_at must be timezone-aware")
+    utc = moment.astimezone(dt.UTC)
+    return utc.replace(microsecond=utc.microsecond - utc.microsecond % 1000)
+
+
+def _masked_repr(event: object) -> str:
+    """A dataclass repr that shows the BSN masked and leaves out raw bytes."""
+    shown = [f"bsn={mask_bsn(event.bsn)!r}"] if hasattr(event, "bsn") else []
+    shown += [f"{f.name}={getattr(event, f.name)!r}" for f in fields(event) if f.repr]  # type: ignore[arg-type]
+    return f"{type(event).__name__}({', '.join(shown)})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Product:
+    """CDT_Product as an event carries it: Categorie (WMO020) and optional Code."""
+
+    categorie: str
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Omvang:
+    """CDT_Omvang: Volume units of Eenheid (WJ756) per Frequentie (WMO757)."""
+
+    volume: int
+    eenheid: str
+    frequentie: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RejectionError:
+    """One reason a submission was rejected: the rule, its retour code, where and why."""
+
+    rule: str
+    retour_code: str
+    path: str
+    line: int | None = None
+    message: str
+
+    @classmethod
+    def from_error(cls, error: InvalidMessage) -> RejectionError:
+        return cls(
+            rule=error.rule,
+            retour_code=error.retour_code,
+            path=error.path,
+            line=error.line,
+            message=error.message,
+        )
+
+
+class Event:
+    """Base of every event: its stream, schema version and partition key."""
+
+    __slots__ = ()
+    stream: ClassVar[Stream] = EVENTS
+    #: The version of the event's Avro schema this class reads and writes.
+    schema_version: ClassVar[int] = 1
+
+    @classmethod
+    def event_type(cls) -> str:
+        """The event's type name, which is also its Avro record name."""
+        return cls.__name__
+
+    @property
+    def key(self) -> str:
+        """The partition key: the gemeente code, so each gemeente's history is ordered."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageReceived(Event):
+    """An accepted message, byte for byte, with what identifies it (TR056 uses sender and
+    BerichtIdentificatie to recognise a resubmission)."""
+
+    hub_message_id: str
+    message_type: str
+    sender: str
+    receiver: str
+    identificatie: str
+    dagtekening: dt.date
+    received_at: dt.datetime
+    content: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        MessageType.from_name(self.message_type)
+        object.__setattr__(self, "received_at", _utc_ms(self.received_at))
+
+    @property
+    def key(self) -> str:
+        sent_by_gemeente = MessageType.from_name(self.message_type) in _SENT_BY_GEMEENTE
+        return self.sender if sent_by_gemeente else self.receiver
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageRejected(Event):
+    """A rejected submission, byte for byte, with every error found; on the dead-letter stream."""
+
+    stream: ClassVar[Stream] = REJECTED
+
+    hub_message_id: str
+    received_at: dt.datetime
+    content: bytes = field(repr=False)
+    errors: tuple[RejectionError, ...] = field(metadata=_items(RejectionError))
+    message_type: str | None = None
+    sender: str | None = None
+    receiver: str | None = None
+    identificatie: str | None = None
+    dagtekening: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "received_at", _utc_ms(self.received_at))
+        object.__setattr__(self, "errors", tuple(self.errors))
+
+    @property
+    def key(self) -> str:
+        return self.sender or UNKNOWN_KEY
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssignmentIssued(Event):
+    """One ToegewezenProduct of a WMO301: a new, changed, withdrawn or deleted toewijzing
+    (RedenWijziging, WMO002, says which)."""
+
+    hub_message_id: str
+    gemeente: str
+    aanbieder: str
+    bsn: str = field(repr=False)
+    toewijzing_nummer: int
+    referentie_aanbieder: str | None = None
+    product: Product | None = field(default=None, metadata=_nested(Product))
+    toewijzingsdatum: dt.date
+    toewijzingstijd: dt.time
+    ingangsdatum: dt.date
+    einddatum: dt.date | None = None
+    reden_wijziging: str | None = None
+    omvang: Omvang | None = field(default=None, metadata=_nested(Omvang))
+    budget: int | None = None
+    commentaar: str | None = None
+
+    def __post_init__(self) -> None:
+        # Avro time-millis keeps milliseconds; truncate now so a read equals what was written.
+        t = self.toewijzingstijd
+        object.__setattr__(
+            self, "toewijzingstijd", t.replace(microsecond=t.microsecond // 1000 * 1000)
+        )
+
+    @property
+    def key(self) -> str:
+        return self.gemeente
+
+    __repr__ = _masked_repr
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CareStarted(Event):
+    """One StartProduct of a WMO305; StatusAanlevering (COD467) 1 is new, 3 deletes it."""
+
+    hub_message_id: str
+    gemeente: str
+    aanbieder: str
+    bsn: str = field(repr=False)
+    toewijzing_nummer: int | None = None
+    product: Product | None = field(default=None, metadata=_nested(Product))
+    toewijzing_ingangsdatum: dt.date | None = None
+    begindatum: dt.date
+    status_aanlevering: str
+
+    @property
+    def key(self) -> str:
+        return self.gemeente
+
+    __repr__ = _masked_repr
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CareStopped(Event):
+    """One StopProduct of a WMO307, with RedenBeeindiging (WMO588) and Einddatum."""
+
+    hub_message_id: str
+    gemeente: str
+    aanbieder: str
+    bsn: str = field(repr=False)
+    toewijzing_nummer: int | None = None
+    product: Product | None = field(default=None, metadata=_nested(Product))
+    toewijzing_ingangsdatum: dt.date | None = None
+    begindatum: dt.date
+    reden_beeindiging: str
+    einddatum: dt.date
+    status_aanlevering: str
+
+    @property
+    def key(self) -> str:
+        return self.gemeente
+
+    __repr__ = _masked_repr
+
+
+DomainEvent = AssignmentIssued | CareStarted | CareStopped
+AnyEvent = MessageReceived | MessageRejected | AssignmentIssued | CareStarted | CareStopped
+
+#: Every event class by its type name (the Avro record name).
+EVENT_TYPES: dict[str, type[AnyEvent]] = {
+    cls.event_type(): cls
+    for cls in (MessageReceived, MessageRejected, AssignmentIssued, CareStarted, CareStopped)
+}
+
+
+def to_avro(record: object) -> dict[str, Any]:
+    """An event (or nested part) as the dict its Avro schema describes."""
+    return {f.name: _plain(getattr(record, f.name)) for f in fields(record)}  # type: ignore[arg-type]
+
+
+def _plain(value: object) -> object:
+    if is_dataclass(value) and not isinstance(value, type):
+        return to_avro(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def from_avro(cls: type[Any], data: Mapping[str, Any]) -> Any:
+    """An instance of `cls` from a dict shaped by its Avro schema; unknown keys are ignored."""
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise SerializationError(f"{cls.__name__}: field {f.name!r} missing from payload")
+            continue
+        value = data[f.name]
+        if value is not None and "nested" in f.metadata:
+            value = from_avro(f.metadata["nested"], value)
+        elif "items" in f.metadata:
+            value = tuple(from_avro(f.metadata["items"], v) for v in value)
+        kwargs[f.name] = value
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise SerializationError(f"{cls.__name__}: payload does not make a valid event: {e}") from e
+
+
+class PayloadCodec(Protocol):
+    """Turns an event's dict into self-describing bytes and back (`adapters.avro.AvroCodec`)."""
+
+    def encode(self, event_type: str, version: int, data: Mapping[str, Any]) -> bytes:
+        """Bytes written with schema `event_type` version `version`."""
+        ...
+
+    def decode(self, payload: bytes, event_type: str, version: int) -> dict[str, Any]:
+        """`payload`, whatever schema version wrote it, as version `version` of `event_type`."""
+        ...
+
+
+class EventMapper:
+    """Turns events into stored records and back; the only place that knows both."""
+
+    def __init__(self, codec: PayloadCodec) -> None:
+        self._codec = codec
+
+    def to_record(self, event: AnyEvent, *, timestamp_ms: int) -> StoredRecord:
+        """The record for `event`, stamped `timestamp_ms` (when the hub received the message)."""
+        event_type = event.event_type()
+        return StoredRecord(
+            stream=event.stream,
+            key=event.key,
+            event_type=event_type,
+            schema_version=event.schema_version,
+            payload=self._codec.encode(event_type, event.schema_version, to_avro(event)),
+            timestamp_ms=timestamp_ms,
+        )
+
+    def to_event(self, record: StoredRecord) -> AnyEvent:
+        """The event in `record`, upgraded to the version this code knows."""
+        try:
+            cls = EVENT_TYPES[record.event_type]
+        except KeyError:
+            raise SerializationError(f"unknown event type {record.event_type!r}") from None
+        data = self._codec.decode(record.payload, record.event_type, cls.schema_version)
+        event: AnyEvent = from_avro(cls, data)
+        return event

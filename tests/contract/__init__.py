@@ -1,0 +1,1 @@
+"""Contract suites: one abstract test class per port, subclassed once per adapter."""
