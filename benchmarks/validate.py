@@ -15,20 +15,29 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import xmlschema  # noqa: E402
-from lxml import etree  # noqa: E402
+import xmlschema
+from lxml import etree
 
-from benchmarks._common import REFERENCE, machine, rate, table, write_section  # noqa: E402
-from hub.factory import sample_documents  # noqa: E402
-from hub.messagetypes import MessageType  # noqa: E402
-from hub.validation import Validator, compiled_schema, schema_path  # noqa: E402
-from hub.xmlsafe import parse_bytes  # noqa: E402
+from benchmarks._common import REFERENCE, machine, rate, table, write_section
+from hub.factory import sample_documents
+from hub.messagetypes import MessageType
+from hub.validation import Validator, compiled_schema, schema_path
+from hub.xmlsafe import parse_bytes
 
 TYPES = (MessageType.WMO301, MessageType.WMO305, MessageType.WMO307)
+
+
+def schema_check(schema: etree.XMLSchema) -> Callable[[bytes], object]:
+    return lambda data: schema.validate(parse_bytes(data))
+
+
+def xmlschema_check(xs: xmlschema.XMLSchema) -> Callable[[bytes], object]:
+    return lambda data: xs.is_valid(parse_bytes(data))
 
 
 def main() -> int:
@@ -48,12 +57,10 @@ def main() -> int:
         schema = compiled_schema(mt)
         xs = xmlschema.XMLSchema(str(schema_path(mt)))
         hub_rate = rate(docs, validator.check, min_seconds=args.seconds)
-        xsd_rate = rate(docs, lambda d: schema.validate(parse_bytes(d)), min_seconds=args.seconds)
-        xs_rate = rate(docs, lambda d: xs.is_valid(parse_bytes(d)), min_seconds=args.seconds)
+        xsd_rate = rate(docs, schema_check(schema), min_seconds=args.seconds)
+        xs_rate = rate(docs, xmlschema_check(xs), min_seconds=args.seconds)
         xslt_rate = (
-            rate(docs, lambda d: xslt(parse_bytes(d)), min_seconds=args.seconds)
-            if xslt
-            else None
+            rate(docs, lambda d: xslt(parse_bytes(d)), min_seconds=args.seconds) if xslt else None
         )
         size = sum(len(d) for d in docs) // len(docs)
         rows.append((mt, size, hub_rate, xsd_rate, xs_rate, xslt_rate))

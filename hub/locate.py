@@ -22,3 +22,9 @@ def element_path(element: etree._Element) -> str:
         parts.append(name)
         node = parent
     return "/" + "/".join(reversed(parts))
+
+
+def line_of(element: etree._Element) -> int | None:
+    """The element's source line (lxml-stubs type `sourceline` loosely)."""
+    line = element.sourceline
+    return line if isinstance(line, int) else None

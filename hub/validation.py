@@ -17,12 +17,14 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
 import hub.rules.catalogue  # noqa: F401  (registers the rules)
 from hub.errors import InvalidMessage, UnknownMessageType, ValidationError
-from hub.masking import mask_text
+from hub.locate import line_of
+from hub.masking import mask_quoted, mask_text
 from hub.messagetypes import MessageType
 from hub.rules.base import RuleContext, RuleRegistry, registry
 from hub.xmlsafe import MAX_MESSAGE_BYTES, parse_bytes
@@ -68,7 +70,7 @@ def detect_type(root: etree._Element) -> MessageType:
         raise UnknownMessageType(
             f"root element {qname.localname!r} in {namespace} is not an iWmo 3.2 message "
             f"this hub handles ({', '.join(mt.name for mt in MessageType)})",
-            line=root.sourceline,
+            line=line_of(root),
         )
     return message_type
 
@@ -125,7 +127,8 @@ class Validator:
         schema = compiled_schema(message_type, self.schema_dir)
         if schema.validate(root):
             return []
-        return [_xsd_error(entry) for entry in schema.error_log]
+        log: Any = schema.error_log
+        return [_xsd_error(entry) for entry in log]
 
     def rule_errors(
         self, root: etree._Element, message_type: MessageType
@@ -147,6 +150,8 @@ class Validator:
 def _xsd_error(entry: etree._LogEntry) -> ValidationError:
     message = _PREFIX.sub("", entry.message or "schema violation")
     path = _PATH_PREFIX.sub("", entry.path or "/") if entry.path else "/"
+    if path.rsplit("/", 1)[-1].startswith("Bsn") or "'Bsn'" in message:
+        message = mask_quoted(message)
     return ValidationError(
         "XSD",
         mask_text(message),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from lxml import etree
 
@@ -45,7 +46,7 @@ def parse_bytes(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> etree._El
         root = etree.fromstring(data, parser=_PARSER)
     except etree.XMLSyntaxError as e:
         raise MalformedXml(_syntax_reason(e), line=e.lineno or None) from e
-    docinfo = root.getroottree().docinfo
+    docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise HostileXml("DOCTYPE declarations are not allowed in iWmo messages", line=1)
     return root

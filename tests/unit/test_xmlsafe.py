@@ -167,3 +167,18 @@ def test_size_limit_is_configurable() -> None:
 def test_errors_are_value_errors_for_plain_python_callers() -> None:
     with pytest.raises(ValueError):
         Validator().validate(b"<<<")
+
+
+def test_masking_of_schema_error_values() -> None:
+    from hub.masking import mask_bsn, mask_quoted, mask_text
+
+    assert mask_bsn("999931829") == "*****1829"
+    assert mask_text("bsn 999931829 and id 123456789012") == "bsn *****1829 and id 123456789012"
+    message = (
+        "Element 'Bsn': [facet 'pattern'] The value '9999318290' "
+        "is not accepted by the pattern '[0-9]{9}'."
+    )
+    masked = mask_quoted(message)
+    assert "9999318290" not in masked and "'******8290'" in masked
+    assert "Element 'Bsn'" in masked and "[0-9]{9}" in masked
+    assert "'*****1829'" in mask_quoted("Element 'Bsn': '999931829' is not a valid value")
