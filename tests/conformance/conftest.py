@@ -14,6 +14,9 @@ from tests.conformance.corpus import CorpusDoc, build_corpus
 #: message type name -> (corpus size, XSD-valid documents, agreements), filled by the tests.
 CorpusStats = dict[str, tuple[int, int, int]]
 _STATS = pytest.StashKey[CorpusStats]()
+#: message type name -> one line on the rule layer's agreement with the official XSLT.
+RuleStats = dict[str, str]
+_RULE_STATS = pytest.StashKey[RuleStats]()
 
 
 @pytest.fixture(scope="session")
@@ -50,16 +53,26 @@ def corpus_stats(pytestconfig: pytest.Config) -> CorpusStats:
     return pytestconfig.stash.setdefault(_STATS, {})
 
 
+@pytest.fixture(scope="session")
+def rule_stats(pytestconfig: pytest.Config) -> RuleStats:
+    """Where the rule differential test leaves its counts for the end-of-run summary."""
+    return pytestconfig.stash.setdefault(_RULE_STATS, {})
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
     """Print the corpus size and agreement count per message type, with or without -s."""
     stats = config.stash.get(_STATS, {})
-    if not stats:
-        return
-    terminalreporter.write_sep("-", "XSD differential corpus (project vs official)")
-    for name, (size, valid, agreed) in sorted(stats.items()):
-        terminalreporter.write_line(
-            f"{name}: {size} documents ({valid} valid under the official XSD), "
-            f"{agreed} verdicts agree, {size - agreed} disagree"
-        )
+    if stats:
+        terminalreporter.write_sep("-", "XSD differential corpus (project vs official)")
+        for name, (size, valid, agreed) in sorted(stats.items()):
+            terminalreporter.write_line(
+                f"{name}: {size} documents ({valid} valid under the official XSD), "
+                f"{agreed} verdicts agree, {size - agreed} disagree"
+            )
+    rules = config.stash.get(_RULE_STATS, {})
+    if rules:
+        terminalreporter.write_sep("-", "rule layer vs official XSLT (schema-valid corpus)")
+        for name, line in sorted(rules.items()):
+            terminalreporter.write_line(f"{name}: {line}")
