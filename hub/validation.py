@@ -63,16 +63,19 @@ def compiled_schema(message_type: MessageType, schema_dir: Path = IWMO_32) -> et
 
 def detect_type(root: etree._Element) -> MessageType:
     """The iWmo message type of a parsed document, from its root's namespace."""
+    message_type = _BY_ROOT_TAG.get(root.tag) if isinstance(root.tag, str) else None
+    if message_type is not None:
+        return message_type
     qname = etree.QName(root)
-    message_type = MessageType.from_namespace(qname.namespace)
-    if message_type is None or qname.localname != "Bericht":
-        namespace = qname.namespace or "no namespace"
-        raise UnknownMessageType(
-            f"root element {qname.localname!r} in {namespace} is not an iWmo 3.2 message "
-            f"this hub handles ({', '.join(mt.name for mt in MessageType)})",
-            line=line_of(root),
-        )
-    return message_type
+    namespace = qname.namespace or "no namespace"
+    raise UnknownMessageType(
+        f"root element {qname.localname!r} in {namespace} is not an iWmo 3.2 message "
+        f"this hub handles ({', '.join(mt.name for mt in MessageType)})",
+        line=line_of(root),
+    )
+
+
+_BY_ROOT_TAG = {mt.tag("Bericht"): mt for mt in MessageType}
 
 
 class Validator:

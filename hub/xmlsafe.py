@@ -14,8 +14,12 @@ MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 
 _PROLOG_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _UTF8_NAMES = {"utf-8", "utf8"}
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF32_BOMS = (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")
 # DOCTYPE and ENTITY declarations can only appear in the prolog, before the root element.
-_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY", b"<!doctype", b"<!entity")
+_DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_ROOT_START = re.compile(rb"<[^?!]")
+_PROLOG_SCAN = 65536
 
 _PARSER = etree.XMLParser(
     resolve_entities=False,
@@ -39,7 +43,7 @@ def parse_bytes(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> etree._El
     data = bytes(data)
     if len(data) > max_bytes:
         raise too_large(len(data), max_bytes)
-    if not data.strip():
+    if not data or data.isspace():
         raise MalformedXml("document is empty")
     _check_prolog(data)
     try:
@@ -60,35 +64,24 @@ def too_large(size: int, max_bytes: int = MAX_MESSAGE_BYTES) -> MessageTooLarge:
 
 
 def _check_prolog(data: bytes) -> None:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4] in (
-        b"\x00\x00\xfe\xff",
-        b"\xff\xfe\x00\x00",
-    ):
+    """Refuse UTF-16/32, non-UTF-8 declarations and DOCTYPE/ENTITY before the root element."""
+    if data[:2] in _UTF16_BOMS or data[:4] in _UTF32_BOMS:
         raise MalformedXml("document is UTF-16/UTF-32 encoded; iWmo messages are UTF-8")
-    head = data[:4096]
-    match = _PROLOG_ENCODING.match(head)
+    match = _PROLOG_ENCODING.match(data, 0, 4096)
     if match and match.group(1).decode("ascii").lower() not in _UTF8_NAMES:
         declared = match.group(1).decode("ascii")
         raise MalformedXml(
             f"encoding declaration {declared!r} is not allowed; iWmo messages are UTF-8", line=1
         )
-    root_start = _root_start(head)
-    prolog = head if root_start < 0 else head[:root_start]
-    if any(marker in prolog for marker in _DECLARATIONS) or (
-        root_start < 0 and any(marker in data[:65536] for marker in _DECLARATIONS)
-    ):
+    root = _ROOT_START.search(data, 0, _PROLOG_SCAN)
+    end = root.start() if root else _PROLOG_SCAN
+    # Only "<!" can start a declaration; most messages have none, so look for that first.
+    if data.find(b"<!", 0, end) >= 0 and _DECLARATION.search(data, 0, end):
         raise HostileXml(
             "DOCTYPE or ENTITY declarations are not allowed in iWmo messages "
             "(external entities and entity expansion are refused)",
             line=1,
         )
-
-
-def _root_start(head: bytes) -> int:
-    """Offset of the first element start tag, or -1 if not in `head`."""
-    for match in re.finditer(rb"<([^?!])", head):
-        return match.start()
-    return -1
 
 
 def _syntax_reason(error: etree.XMLSyntaxError) -> str:
