@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# One real Kafka broker per test session, shared by the integration and e2e suites.
+pytest_plugins = ["tests.kafka_fixture"]
+
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "iwmo-reference"
 WMO_REFERENCE = REFERENCE / "jaapjunior" / "packages" / "api" / "wmo" / "bronnen"

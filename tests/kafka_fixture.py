@@ -1,4 +1,4 @@
-"""The `kafka_broker` session fixture: a real Apache Kafka broker (KRaft, one node).
+"""The `kafka_broker` session fixture (a pytest plugin of tests/conftest.py): a real Kafka broker.
 
 It runs scripts/kafka.py's code: fetch Kafka from Maven Central if not cached, start a broker
 in a temp dir on free loopback ports, and stop it by its PID when the session ends. Tests
@@ -17,7 +17,7 @@ import pytest
 
 from tests.integration import KafkaBroker
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 TOOL = REPO / "scripts" / "kafka.py"
 # A distinct module name: "kafka" is the kafka-python client package.
 TOOL_MODULE = "iwmo_hub_kafka_tool"
