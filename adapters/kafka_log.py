@@ -221,6 +221,13 @@ class KafkaEventLog(EventLog):
         with self._lock:
             if self._producer is producer:
                 self._producer = None
+        # Stop its I/O thread first: kafka-python's close(timeout=0) raises from flush() while
+        # batches are unfinished, before it stops the thread, which would then still deliver
+        # records after append reported the failure (and __del__ would raise again later).
+        sender = getattr(producer, "_sender", None)
+        if sender is not None:
+            sender.force_close()  # fails the unfinished batches instead of sending them
+            sender.join(self.timeout_ms / 1000)
         with contextlib.suppress(Exception):
             producer.close(timeout=0)
 

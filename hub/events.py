@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
 from typing import Any, ClassVar, Protocol
 
 from hub.errors import InvalidMessage, SerializationError
@@ -268,10 +268,21 @@ def _plain(value: object) -> object:
     return value
 
 
+_FIELDS: dict[type, tuple[Field[Any], ...]] = {}
+
+
+def _class_fields(cls: type) -> tuple[Field[Any], ...]:
+    """`fields(cls)`, computed once: decoding asks for it per event and per nested part."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = fields(cls)
+    return found
+
+
 def from_avro(cls: type[Any], data: Mapping[str, Any]) -> Any:
     """An instance of `cls` from a dict shaped by its Avro schema; unknown keys are ignored."""
     kwargs: dict[str, Any] = {}
-    for f in fields(cls):
+    for f in _class_fields(cls):
         if f.name not in data:
             if f.default is MISSING and f.default_factory is MISSING:
                 raise SerializationError(f"{cls.__name__}: field {f.name!r} missing from payload")

@@ -6,9 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from adapters.cli import ingest as ingest_cmd
 from adapters.cli import validate as validate_cmd
 
-COMMANDS = (validate_cmd,)
+COMMANDS = (
+    validate_cmd,
+    ingest_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,334 @@
+"""Ingest throughput: validate + store into SQLite and into Kafka, against two baselines.
+
+All in one run, on the same messages (a mix of WMO301/305/307 from the factory):
+  - validation only:   hub.validation.Validator.check, one process (baseline 1)
+  - raw produce:       the very records ingest appends, sent with a bare kafka-python producer
+                       (same settings as the Kafka adapter, same batches, flush per batch;
+                       baseline 2)
+  - prepare only:      validation + events + Avro encoding, no store (where the time goes)
+  - ingest -> SQLite:  `IngestService.ingest_many` into a fresh SQLite file
+  - ingest -> Kafka:   the same into a fresh topic prefix, with 0 and N worker processes
+  - TR056 index:       opening a hub on a log of `--rebuild` messages (rebuilding its index)
+
+The broker is started with scripts/kafka.py in a temp folder and stopped by its PID at the end.
+Prints messages/s and ratios, and writes them to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kafka import KafkaProducer
+
+from adapters.bootstrap import event_mapper, open_hub
+from adapters.kafka_log import TYPE_HEADER, VERSION_HEADER
+from benchmarks._common import REPO, machine, table, write_section
+from hub.events import MessageReceived, epoch_ms
+from hub.factory import sample_documents
+from hub.ingest import ACCEPTED, IngestResult
+from hub.ingest_events import Prepared
+from hub.messagetypes import MessageType
+from hub.records import StoredRecord
+from hub.settings import HubSettings
+from hub.validation import Validator
+
+TYPES = (MessageType.WMO301, MessageType.WMO305, MessageType.WMO307)
+
+
+def kafka_tool() -> Any:
+    """scripts/kafka.py as a module (the same code the test fixture uses)."""
+    spec = importlib.util.spec_from_file_location("iwmo_hub_kafka_tool", REPO / "scripts/kafka.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured path: wall-clock rate, and CPU per message of this process and the broker."""
+
+    rate: float
+    cpu_us: float
+    broker_us: float | None = None
+
+
+def broker_cpu(pid: int | None) -> float | None:
+    """CPU seconds the broker process has used so far (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(count: int, work: Callable[[], object], broker: int | None = None) -> Figure:
+    """Run `work` (which handles `count` messages) once and time it."""
+    b0, c0, t0 = broker_cpu(broker), time.process_time(), time.perf_counter()
+    work()
+    elapsed, cpu, b1 = time.perf_counter() - t0, time.process_time() - c0, broker_cpu(broker)
+    used = None if b0 is None or b1 is None else (b1 - b0) / count * 1e6
+    return Figure(count / elapsed, cpu / count * 1e6, used)
+
+
+def best(runs: int, run: Callable[[], Figure]) -> Figure:
+    """The fastest of `runs` runs: other load on the machine only ever slows a run down."""
+    return max((run() for _ in range(runs)), key=lambda f: f.rate)
+
+
+def ingest(settings: HubSettings, docs: Sequence[bytes], broker: int | None = None) -> Figure:
+    """A full ingest into the (fresh) store `settings` names; every message must be accepted."""
+    with open_hub(settings) as hub:
+        hub.ingest.open()  # empty store: cheap; keeps connection set-up out of the figure
+        if hub.workers is not None:
+            hub.workers.warm()  # process start-up is paid once per hub, not per message
+        results: list[IngestResult] = []
+        figure = measure(
+            len(docs),
+            lambda: results.extend(r for _, r in hub.ingest.ingest_many(enumerate(docs))),
+            broker,
+        )
+    assert all(r.status == ACCEPTED for r in results), "benchmark messages must be accepted"
+    return figure
+
+
+def raw_produce(
+    bootstrap: str, prepared: Sequence[Prepared], batch: int, broker: int | None
+) -> Figure:
+    """Ingest's records sent with a bare KafkaProducer (the adapter's settings and batches)."""
+    topic_prefix = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    # Let the adapter create the topics (explicit partitions), then bypass it.
+    with open_hub(HubSettings(store=f"kafka://{bootstrap}?prefix={topic_prefix}")) as hub:
+        topics = dict(hub.log.topics)  # type: ignore[attr-defined]
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        batch_size=256 * 1024,
+        max_request_size=32 * 1024 * 1024,
+    )
+
+    def produce() -> None:
+        for first in range(0, len(prepared), batch):
+            futures = [
+                producer.send(
+                    topics[r.stream],
+                    value=r.payload,
+                    key=r.key.encode(),
+                    headers=[
+                        (TYPE_HEADER, r.event_type.encode()),
+                        (VERSION_HEADER, str(r.schema_version).encode()),
+                    ],
+                    timestamp_ms=r.timestamp_ms,
+                )
+                for p in prepared[first : first + batch]
+                for r in p.records
+            ]
+            producer.flush()
+            for future in futures:
+                future.get()
+
+    try:
+        return measure(len(prepared), produce, broker)
+    finally:
+        producer.close()
+
+
+def rebuild_seconds(store: str, prepared: Sequence[Prepared], count: int) -> tuple[float, int]:
+    """Fill `store` with `count` messages, then time opening a new hub (index rebuild)."""
+    mapper = event_mapper()
+    with open_hub(HubSettings(store=store)) as hub:
+        batch: list[StoredRecord] = []
+        for n in range(count):
+            base = prepared[n % len(prepared)]
+            event = mapper.to_event(base.records[-1])
+            assert isinstance(event, MessageReceived)
+            copy = dataclasses.replace(event, identificatie=f"R{n}", hub_message_id=str(n))
+            # Domain events are skipped by type during the rebuild: reuse their payloads.
+            batch += [*base.records[:-1], mapper.to_record(copy, timestamp_ms=epoch_ms(NOW))]
+            if len(batch) >= 2000 or n == count - 1:
+                hub.log.append(batch)
+                batch = []
+    started = time.perf_counter()
+    with open_hub(HubSettings(store=store)) as hub:
+        indexed = hub.ingest.open()
+    return time.perf_counter() - started, indexed
+
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1000, help="documents per type")
+    parser.add_argument("--runs", type=int, default=3, help="repetitions; the best counts")
+    parser.add_argument("--batch-size", type=int, default=200, help="messages per append")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes to try")
+    parser.add_argument("--rebuild", type=int, default=100_000, help="messages for the index")
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    args = parser.parse_args()
+
+    load_at_start = os.getloadavg()[0]
+    docs = [d for mt in TYPES for d in sample_documents(mt, args.messages, seed=7)]
+    n = len(docs)
+    validator = Validator()
+    assert all(validator.is_valid(d) for d in docs[:50]), "benchmark documents must be valid"
+    with open_hub(HubSettings(store="sqlite::memory:")) as hub:
+        prepare = hub.ingest.preparer.prepare
+        prepared = [prepare(d, NOW) for d in docs]
+        records = sum(len(p.records) for p in prepared)
+        figures = {
+            "validate": best(args.runs, lambda: measure(n, lambda: [*map(validator.check, docs)])),
+            "prepare": best(args.runs, lambda: measure(n, lambda: [prepare(d, NOW) for d in docs])),
+        }
+    print(f"{n} messages, {records / n:.2f} records/message, {sum(map(len, docs)) // n} bytes avg")
+    show("validation only", figures["validate"])
+    show("prepare", figures["prepare"])
+
+    tmp = Path(tempfile.mkdtemp(prefix="iwmo-bench-"))
+
+    def sqlite() -> str:
+        return f"sqlite:{tmp / uuid.uuid4().hex}.db"
+
+    base = HubSettings(batch_size=args.batch_size)
+    figures["sqlite"] = best(
+        args.runs, lambda: ingest(base.model_copy(update={"store": sqlite()}), docs)
+    )
+    show("ingest -> SQLite", figures["sqlite"])
+    sqlite_rebuild = rebuild_seconds(sqlite(), prepared, args.rebuild) if args.rebuild else None
+
+    tool = kafka_tool()
+    broker = tool.Broker(tmp / "broker", tied=True)
+    broker.start(timeout=180)
+    try:
+        bootstrap, pid = broker.bootstrap, broker.pid()
+
+        def kafka(workers: int) -> HubSettings:
+            url = f"kafka://{bootstrap}?prefix=bench-{uuid.uuid4().hex[:8]}"
+            return base.model_copy(update={"store": url, "workers": workers})
+
+        ingest(kafka(0), docs[: n // 5])  # warm the broker's JIT
+        figures["raw"] = best(
+            args.runs, lambda: raw_produce(bootstrap, prepared, args.batch_size, pid)
+        )
+        show("raw kafka-python produce", figures["raw"])
+        figures["kafka0"] = best(args.runs, lambda: ingest(kafka(0), docs, pid))
+        show("ingest -> Kafka", figures["kafka0"])
+        if args.workers:
+            figures["kafkaN"] = best(args.runs, lambda: ingest(kafka(args.workers), docs, pid))
+            show(f"ingest -> Kafka, {args.workers} worker(s)", figures["kafkaN"])
+        kafka_rebuild = None
+        if args.rebuild:
+            kafka_store = f"kafka://{bootstrap}?prefix=bench-rebuild-{uuid.uuid4().hex[:8]}"
+            kafka_rebuild = rebuild_seconds(kafka_store, prepared, args.rebuild)
+    finally:
+        broker.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # SQLite files and broker data: gigabytes
+
+    load = (load_at_start, os.getloadavg()[0])
+    body = report(args, figures, n, records, sqlite_rebuild, kafka_rebuild, load)
+    print(body)
+    if not args.no_write:
+        write_section("ingest", body)
+    return 0
+
+
+def show(label: str, figure: Figure) -> None:
+    broker = f", broker {figure.broker_us:,.0f} us" if figure.broker_us is not None else ""
+    print(f"{label}: {figure.rate:,.0f}/s (CPU per message {figure.cpu_us:,.0f} us{broker})")
+
+
+def report(
+    args: argparse.Namespace,
+    f: dict[str, Figure],
+    n: int,
+    records: int,
+    sqlite_rebuild: tuple[float, int] | None,
+    kafka_rebuild: tuple[float, int] | None,
+    load: tuple[float, float],
+) -> str:
+    v = f["validate"].rate
+    paths = [
+        ("validation only (baseline)", "validate", "1 process"),
+        ("prepare: validate + events + Avro, no store", "prepare", "1 process"),
+        ("raw kafka-python produce of the same records (baseline)", "raw", "1 process"),
+        ("ingest -> SQLite", "sqlite", "1 process"),
+        ("ingest -> Kafka", "kafka0", "1 process"),
+        ("ingest -> Kafka", "kafkaN", f"+{args.workers} worker process(es)"),
+    ]
+    rows = [
+        (
+            name,
+            f"{f[key].rate:,.0f}",
+            setup,
+            f"{f[key].rate / v:.0%}",
+            f"{f[key].cpu_us:,.0f}" + (" (main only)" if key == "kafkaN" else ""),
+            "" if f[key].broker_us is None else f"{f[key].broker_us:,.0f}",
+        )
+        for name, key, setup in paths
+        if key in f
+    ]
+    kafka = max((f[k] for k in ("kafka0", "kafkaN") if k in f), key=lambda x: x.rate)
+    single = f["kafka0"]
+    budget = single.cpu_us + (single.broker_us or 0.0)
+    lines = [
+        "## Ingest (`benchmarks/ingest.py`)\n",
+        f"{n:,} factory messages (WMO301/305/307 in equal parts, {records / n:.2f} records per "
+        f"message), {args.batch_size} messages per append, best of {args.runs} runs, measured "
+        f"{dt.date.today().isoformat()} on {machine()}: 2 cores shared with the single-node "
+        "Kafka 4.3 broker (scripts/kafka.py, C1 JIT) and with other work (1-minute load "
+        f"average {load[0]:.1f} at the start, {load[1]:.1f} at the end: rates fall with it, "
+        "CPU per message much less). CPU is per message, all threads of the process (the "
+        "broker's own column is the JVM's CPU).\n",
+        table(
+            (
+                "path",
+                "messages/s",
+                "setup",
+                "vs validation only",
+                "CPU us/message",
+                "broker CPU us/message",
+            ),
+            rows,
+        ),
+        "",
+        f"- Target >= 3,000 messages/s into Kafka: {kafka.rate:,.0f}/s, "
+        + ("met." if kafka.rate >= 3000 else "**not met**."),
+        f"- Target Kafka ingest >= 60% of validation only: {kafka.rate / v:.0%}, "
+        + ("met." if kafka.rate >= 0.6 * v else "**not met**."),
+        f"- CPU budget of one message into Kafka: {single.cpu_us:,.0f} us in the hub + "
+        f"{single.broker_us or 0:,.0f} us in the broker; two dedicated cores could do at most "
+        f"{2e6 / budget:,.0f} messages/s this way.",
+        f"- Raw produce of the same records alone: {f['raw'].rate:,.0f} messages/s "
+        f"({f['raw'].rate * records / n:,.0f} records/s), {f['raw'].cpu_us:,.0f} us CPU per "
+        "message in kafka-python.",
+    ]
+    for name, rebuilt in (("SQLite", sqlite_rebuild), ("Kafka", kafka_rebuild)):
+        if rebuilt:
+            seconds, indexed = rebuilt
+            lines.append(
+                f"- Opening a hub on a {name} log of {indexed:,} messages (TR056 index rebuilt "
+                f"from the log): {seconds:.1f} s."
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
