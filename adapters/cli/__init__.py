@@ -6,12 +6,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from adapters.cli import arrangements as arrangements_cmd
 from adapters.cli import ingest as ingest_cmd
+from adapters.cli import mismatches as mismatches_cmd
+from adapters.cli import project as project_cmd
 from adapters.cli import validate as validate_cmd
 
 COMMANDS = (
     validate_cmd,
     ingest_cmd,
+    project_cmd,
+    arrangements_cmd,
+    mismatches_cmd,
 )
 
 
