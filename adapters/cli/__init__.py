@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from adapters.cli import arrangements as arrangements_cmd
+from adapters.cli import generate as generate_cmd
 from adapters.cli import ingest as ingest_cmd
 from adapters.cli import mismatches as mismatches_cmd
 from adapters.cli import project as project_cmd
@@ -15,6 +16,7 @@ from adapters.cli import validate as validate_cmd
 COMMANDS = (
     validate_cmd,
     ingest_cmd,
+    generate_cmd,
     project_cmd,
     arrangements_cmd,
     mismatches_cmd,
