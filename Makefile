@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install test lint format demo bench clean kafka-fetch
+.PHONY: install system-deps test lint format demo bench clean kafka-fetch
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "iwmo-hub needs Python 3.11 or newer")'
@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## make system-deps: Java, Maven (real Kafka for the tests) and docker-compose, where missing
+system-deps:
+	@bash scripts/system-deps.sh
+
 ## make test: create the environment, install everything, run the whole suite
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -31,8 +35,7 @@ format: $(STAMP)
 
 ## make demo: the hub's main job on the embedded default
 demo: $(STAMP)
-	@echo "Validating the sample messages in samples/ (samples/invalid/ breaks a rule on purpose):"
-	@$(BIN)/iwmo-hub validate samples/ || test $$? -eq 1
+	$(BIN)/iwmo-hub demo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/validate.py

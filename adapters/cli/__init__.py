@@ -7,10 +7,12 @@ import sys
 from collections.abc import Sequence
 
 from adapters.cli import arrangements as arrangements_cmd
+from adapters.cli import demo as demo_cmd
 from adapters.cli import generate as generate_cmd
 from adapters.cli import ingest as ingest_cmd
 from adapters.cli import mismatches as mismatches_cmd
 from adapters.cli import project as project_cmd
+from adapters.cli import serve as serve_cmd
 from adapters.cli import validate as validate_cmd
 
 COMMANDS = (
@@ -20,6 +22,8 @@ COMMANDS = (
     project_cmd,
     arrangements_cmd,
     mismatches_cmd,
+    serve_cmd,
+    demo_cmd,
 )
 
 

@@ -1,0 +1,1 @@
+"""The HTTP API: intake of iWmo messages, retours, the read side and operations (FastAPI)."""

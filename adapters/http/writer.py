@@ -1,0 +1,114 @@
+"""Group commit: concurrent submissions share one `append`, each answered after its batch.
+
+Requests prepare (validate, encode) their message in parallel and hand the `Prepared` to one
+writer thread. While an append is in flight the next submissions queue up; the writer then
+takes all of them (up to `max_batch`) into the next `IngestService.commit`, so fifty
+concurrent posts cost a few appends instead of fifty, and no request waits for a timer. A
+future is resolved only with the result of the commit its message was in: accepted means the
+store confirmed that batch. A full queue refuses at once (the caller answers 503).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Final
+
+from hub.ingest import FAILED, IngestResult
+from hub.ingest_events import Prepared
+
+log = logging.getLogger(__name__)
+
+Commit = Callable[[Sequence[Prepared]], list[IngestResult]]
+DEFAULT_MAX_BATCH: Final = 200
+DEFAULT_MAX_QUEUE: Final = 5_000
+
+
+class QueueFull(Exception):
+    """More submissions are waiting than the writer accepts; try again later."""
+
+
+class BatchingWriter:
+    """One thread that commits queued submissions in batches."""
+
+    def __init__(
+        self,
+        commit: Commit,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        on_batch: Callable[[int, float], None] | None = None,
+    ) -> None:
+        if max_batch < 1 or max_queue < 1:
+            raise ValueError("max_batch and max_queue must be at least 1")
+        self._commit = commit
+        self.max_batch = max_batch
+        self._queue: queue.Queue[tuple[Prepared, Future[IngestResult]] | None] = queue.Queue(
+            max_queue
+        )
+        self._on_batch = on_batch
+        self._thread = threading.Thread(target=self._run, name="iwmo-hub-writer", daemon=True)
+        self._started = False
+
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    def submit(self, prepared: Prepared) -> Future[IngestResult]:
+        """Queue one prepared submission; its future resolves once its batch is committed."""
+        future: Future[IngestResult] = Future()
+        try:
+            self._queue.put_nowait((prepared, future))
+        except queue.Full:
+            raise QueueFull(f"{self._queue.maxsize} submissions are waiting to be stored") from None
+        return future
+
+    @property
+    def waiting(self) -> int:
+        return self._queue.qsize()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit what is queued, then end the thread."""
+        if self._started:
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[Prepared, Future[IngestResult]]]) -> None:
+        started = time.perf_counter()
+        try:
+            results = self._commit([prepared for prepared, _ in batch])
+        except Exception as e:  # never leave a request waiting for ever
+            log.exception("commit of %d submissions failed", len(batch))
+            detail = f"the store did not confirm the batch: {type(e).__name__}"
+            results = [
+                IngestResult(FAILED, p.message_id, p.header.message_type, detail=detail)
+                for p, _ in batch
+            ]
+        if self._on_batch is not None:
+            self._on_batch(len(batch), time.perf_counter() - started)
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.cancelled():
+                future.set_result(result)

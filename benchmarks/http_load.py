@@ -1,0 +1,344 @@
+"""HTTP intake under load: 10,000 generated messages from 50 concurrent clients, on Kafka.
+
+    python benchmarks/http_load.py [--messages 10000] [--clients 50] [--store kafka://HOST:PORT]
+
+1. generates the messages (the traffic generator; a prefix of a run, in arrival order) and a
+   token for every sender;
+2. starts a Kafka broker with scripts/kafka.py (unless --store names one) and `iwmo-hub serve`
+   on a free loopback port, on a fresh topic prefix, with the projector in process;
+3. posts every message from `--clients` concurrent connections (httpx, asyncio) and records
+   each request's latency; waits until /readyz reports the projection caught up;
+4. in the same run, ingests the same files with `iwmo-hub ingest` (bulk, batched) into a second
+   prefix and projects them with `iwmo-hub project`;
+5. checks that every accepted message is in the log exactly once and that both projection
+   stores hold the same arrangements and mismatches (receipt times aside);
+6. prints requests/s, p50 and p99 beside the CLI rate and writes them to docs/benchmarks.md.
+
+Client and server share this machine's cores, as do the broker and the projector.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named http.py: run as a script, its folder would shadow the standard library's
+# `http` package (which httpx needs). Put the repository, not benchmarks/, on the path.
+# ruff: noqa: E402
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+import httpx
+
+from adapters.bootstrap import event_mapper
+from adapters.http.auth import Party, add_entry, make_token
+from adapters.kafka_log import KafkaEventLog
+from benchmarks._common import REPO, machine, table, write_section
+from hub.events import MessageReceived
+from hub.generator import GeneratorConfig, generate
+from hub.generator.render import render
+from hub.generator.stream import Emitted
+from hub.records import EVENTS
+
+BIN = Path(sys.executable).parent
+#: Arrangement columns named *_at hold receipt times (updated_at, first_start_at, ...), which
+#: differ between two ingests of the same messages; every other column must be equal.
+TIME_SUFFIX = "_at"
+
+
+def kafka_tool() -> Any:
+    spec = importlib.util.spec_from_file_location("iwmo_hub_kafka_tool", REPO / "scripts/kafka.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def messages(count: int) -> list[tuple[str, bytes]]:
+    """The first `count` messages of a generated run: (sender, bytes) in arrival order."""
+    config = GeneratorConfig(gemeenten=3, aanbieders=20, clients=max(100, count // 2), seed=3)
+    out: list[tuple[str, bytes]] = []
+    for item in generate(config):
+        if isinstance(item, Emitted):
+            out.append((item.message.sender, render(item.message)))
+            if len(out) == count:
+                break
+    return out
+
+
+def party(sender: str) -> str:
+    return f"gemeente:{sender}" if len(sender) == 4 else f"aanbieder:{sender}"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("IWMO_HUB_")}
+
+
+async def load(
+    url: str, items: list[tuple[str, bytes]], tokens: dict[str, str], clients: int
+) -> tuple[list[float], list[dict[str, Any]], float]:
+    """Post every item over `clients` keep-alive connections: latencies, answers, seconds.
+
+    A few lines of HTTP/1.1 on asyncio streams rather than an HTTP library: the load
+    generator shares the machine with the server, and httpx's connection pool spends more
+    CPU at 50 concurrent connections than the server does answering them.
+    """
+    host, _, port = url.removeprefix("http://").partition(":")
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(len(items)):
+        queue.put_nowait(n)
+    latencies = [0.0] * len(items)
+    answers: list[dict[str, Any]] = [{} for _ in items]
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while not queue.empty():
+                n = queue.get_nowait()
+                sender, data = items[n]
+                head = (
+                    f"POST /v1/messages HTTP/1.1\r\nHost: {host}\r\n"
+                    f"Authorization: Bearer {tokens[party(sender)]}\r\n"
+                    f"Content-Type: application/xml\r\nContent-Length: {len(data)}\r\n\r\n"
+                )
+                started = time.perf_counter()
+                writer.write(head.encode() + data)
+                await writer.drain()
+                status, body = await _response(reader)
+                latencies[n] = time.perf_counter() - started
+                answers[n] = {"code": status, **json.loads(body)}
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return latencies, answers, time.perf_counter() - started
+
+
+async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Status and body of one HTTP/1.1 response with a Content-Length."""
+    status = int((await reader.readline()).split(b" ", 2)[1])
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def wait_caught_up(url: str, operator: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = httpx.get(url + "/readyz", headers={"Authorization": f"Bearer {operator}"})
+        if answer.status_code == 200 and answer.json()["projector"].get("lag") == 0:
+            return
+        time.sleep(0.5)
+    raise SystemExit("the server's projector did not catch up")
+
+
+def projection(path: Path) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    """Arrangements (receipt times left out) and open mismatches (id, code) of a store.
+
+    Those two are the same for every arrival order (OP080); resolved mismatches are not:
+    fifty clients post in another order than the CLI reads files, and a 305 that arrives
+    before its 301 opens a mismatch that the 301 then resolves.
+    """
+    db = sqlite3.connect(path)
+    try:
+        cursor = db.execute("SELECT * FROM arrangements")
+        names = [d[0] for d in cursor.description]
+        keep = [i for i, name in enumerate(names) if not name.endswith(TIME_SUFFIX)]
+        arrangements = {tuple(row[i] for i in keep) for row in cursor}
+        mismatches = set(db.execute("SELECT id, code FROM mismatches WHERE status = 'open'"))
+    finally:
+        db.close()
+    return arrangements, mismatches
+
+
+def stored_ids(bootstrap: str, prefix: str) -> Counter[str]:
+    mapper = event_mapper()
+    with KafkaEventLog(bootstrap, prefix=prefix, timeout_ms=60_000) as log:
+        return Counter(
+            e.hub_message_id
+            for e in map(mapper.to_event, log.read(EVENTS))
+            if isinstance(e, MessageReceived)
+        )
+
+
+def run(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[str, Any]:
+    items = messages(args.messages)
+    folder = tmp / "messages"
+    folder.mkdir()
+    for n, (_, data) in enumerate(items):
+        (folder / f"{n:06d}.xml").write_bytes(data)
+    tokens: dict[str, str] = {}
+    tokens_file = tmp / "tokens.json"
+    for name in ["operator", *sorted({party(s) for s, _ in items})]:
+        token, entry = make_token(Party.parse(name))
+        add_entry(tokens_file, entry)
+        tokens[name] = token
+    http_prefix, cli_prefix = (f"bench-http-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    cli_prefix = cli_prefix.replace("http", "cli")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(BIN / "iwmo-hub"), "serve", "--port", str(port), "--tokens", str(tokens_file),
+         "--store", f"kafka://{bootstrap}?prefix={http_prefix}",
+         "--projections", str(tmp / "http-projections.db"), "--log-level", "warning"],
+        cwd=tmp, env=environment(), stderr=(tmp / "server.log").open("wb"),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                answer = httpx.get(
+                    url + "/readyz", headers={"Authorization": f"Bearer {tokens['operator']}"}
+                )
+                if answer.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not start: " + (tmp / "server.log").read_text())
+            time.sleep(0.2)
+        latencies, answers, seconds = asyncio.run(load(url, items, tokens, args.clients))
+        wait_caught_up(url, tokens["operator"])
+    finally:
+        server.terminate()
+        server.wait(60)
+        log = (tmp / "server.log").read_text(errors="replace")
+        if server.returncode not in (0, -15):
+            print(f"server exited with {server.returncode}:\n{log[-3000:]}", file=sys.stderr)
+
+    started = time.perf_counter()
+    subprocess.run(
+        [str(BIN / "iwmo-hub"), "ingest", "--store", f"kafka://{bootstrap}?prefix={cli_prefix}",
+         str(folder)],
+        check=False, capture_output=True, env=environment(),
+    )  # fmt: skip
+    cli_seconds = time.perf_counter() - started
+    subprocess.run(
+        [str(BIN / "iwmo-hub"), "project", "--store", f"kafka://{bootstrap}?prefix={cli_prefix}",
+         "--projections", str(tmp / "cli-projections.db")],
+        check=True, capture_output=True, env=environment(),
+    )  # fmt: skip
+
+    codes = Counter(a["code"] for a in answers)
+    statuses = Counter(a.get("status") for a in answers)
+    stored = stored_ids(bootstrap, http_prefix)
+    accepted = [a["message_id"] for a in answers if a.get("status") == "accepted"]
+    http_view = projection(tmp / "http-projections.db")
+    cli_view = projection(tmp / "cli-projections.db")
+    return {
+        "messages": len(items),
+        "clients": args.clients,
+        "seconds": seconds,
+        "rate": len(items) / seconds,
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "mean_ms": statistics.fmean(latencies) * 1000,
+        "codes": dict(codes),
+        "statuses": dict(statuses),
+        "exactly_once": all(stored[m] == 1 for m in accepted) and max(stored.values()) == 1,
+        "stored": len(stored),
+        "projections_equal": http_view == cli_view,
+        "arrangements": len(http_view[0]),
+        "mismatches": len(http_view[1]),
+        "cli_seconds": cli_seconds,
+        "cli_rate": len(items) / cli_seconds,
+        "prefixes": (http_prefix, cli_prefix),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--store", help="kafka://HOST:PORT of a running broker (else start one)")
+    parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="iwmo-bench-http-") as name:
+        tmp = Path(name)
+        broker = None
+        if args.store:
+            bootstrap = args.store.removeprefix("kafka://").split("?")[0]
+        else:
+            tool = kafka_tool()
+            tool.fetch()
+            broker = tool.Broker(tmp / "broker", tied=True)
+            broker.start(timeout=180)
+            bootstrap = broker.bootstrap
+        try:
+            result = run(args, bootstrap, tmp)
+        finally:
+            if broker is not None:
+                broker.stop()
+    print(json.dumps(result, indent=2))
+    ok = result["exactly_once"] and result["projections_equal"]
+    body = "\n".join(
+        [
+            "## HTTP intake under load (`benchmarks/http_load.py`)",
+            "",
+            f"{result['messages']:,} generated messages posted by {result['clients']} concurrent"
+            f" clients to `iwmo-hub serve` on a real Kafka broker (projector in process), on "
+            f"{machine()}, {os.cpu_count()} cores shared by client, server, projector and broker.",
+            "",
+            table(
+                ["path", "messages/s", "p50 ms", "p99 ms"],
+                [
+                    [
+                        "HTTP, 50 clients",
+                        f"{result['rate']:,.0f}",
+                        f"{result['p50_ms']:.0f}",
+                        f"{result['p99_ms']:.0f}",
+                    ],
+                    ["CLI bulk ingest (same run)", f"{result['cli_rate']:,.0f}", "-", "-"],
+                ],
+            ),
+            "",
+            f"Answers: {result['codes']}; every accepted message in the log exactly once:"
+            f" {result['exactly_once']}; projections equal to the CLI's:"
+            f" {result['projections_equal']} ({result['arrangements']:,} arrangements,"
+            f" {result['mismatches']:,} open mismatches). Target: 1,000 messages/s, p99 < 250 ms.",
+        ]
+    )
+    if not args.no_doc:
+        write_section("http", body)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
