@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import xmlschema
 from lxml import etree
 
-from benchmarks._common import REFERENCE, machine, rate, table, write_section
+from benchmarks._common import REFERENCE, interleaved, machine, table, write_section
 from hub.factory import sample_documents
 from hub.messagetypes import MessageType
 from hub.validation import Validator, compiled_schema, schema_path
@@ -40,10 +40,15 @@ def xmlschema_check(xs: xmlschema.XMLSchema) -> Callable[[bytes], object]:
     return lambda data: xs.is_valid(parse_bytes(data))
 
 
+def xslt_check(xslt: etree.XSLT) -> Callable[[bytes], object]:
+    return lambda data: xslt(parse_bytes(data))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200, help="documents per type")
-    parser.add_argument("--seconds", type=float, default=2.0, help="minimum time per figure")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds per figure")
+    parser.add_argument("--seconds", type=float, default=0.3, help="length of one round")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args()
 
@@ -56,12 +61,16 @@ def main() -> int:
         assert all(validator.is_valid(d) for d in docs), "benchmark documents must be valid"
         schema = compiled_schema(mt)
         xs = xmlschema.XMLSchema(str(schema_path(mt)))
-        hub_rate = rate(docs, validator.check, min_seconds=args.seconds)
-        xsd_rate = rate(docs, schema_check(schema), min_seconds=args.seconds)
-        xs_rate = rate(docs, xmlschema_check(xs), min_seconds=args.seconds)
-        xslt_rate = (
-            rate(docs, lambda d: xslt(parse_bytes(d)), min_seconds=args.seconds) if xslt else None
-        )
+        methods = {
+            "hub": validator.check,
+            "xsd": schema_check(schema),
+            "xmlschema": xmlschema_check(xs),
+        }
+        if xslt is not None:
+            methods["xslt"] = xslt_check(xslt)
+        rates = interleaved(docs, methods, rounds=args.rounds, round_seconds=args.seconds)
+        hub_rate, xsd_rate, xs_rate = rates["hub"], rates["xsd"], rates["xmlschema"]
+        xslt_rate = rates.get("xslt")
         size = sum(len(d) for d in docs) // len(docs)
         rows.append((mt, size, hub_rate, xsd_rate, xs_rate, xslt_rate))
         print(
@@ -105,7 +114,8 @@ def main() -> int:
         "## Validation (`benchmarks/validate.py`)\n\n"
         f"One process, one core, {args.messages} factory documents per type, measured "
         f"{dt.date.today().isoformat()} on {machine()}. All four columns run in the same process "
-        "on the same documents; ratios compare the hub's full validation with each baseline.\n\n"
+        f"on the same documents, in {args.rounds} alternating rounds (best round counts); ratios "
+        "compare the hub's full validation with each baseline.\n\n"
     )
     print(body)
     if not args.no_write:
