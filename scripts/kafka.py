@@ -152,10 +152,12 @@ def _run_mvn(command: list[str], mvn_log: Path) -> None:
     """Run Maven, echo each downloaded jar as progress, keep the full output in a file."""
     pattern = re.compile(r"Downloaded from \S+: \S+/([^/\s]+\.jar) \(([^)]*?)(?: at [^)]*)?\)")
     count = 0
-    with mvn_log.open("w") as out:
-        proc = subprocess.Popen(
+    with (
+        mvn_log.open("w") as out,
+        subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=TEMPLATES
-        )
+        ) as proc,
+    ):
         assert proc.stdout is not None
         for line in proc.stdout:
             out.write(line)
