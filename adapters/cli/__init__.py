@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -12,7 +13,11 @@ from adapters.cli import generate as generate_cmd
 from adapters.cli import ingest as ingest_cmd
 from adapters.cli import mismatches as mismatches_cmd
 from adapters.cli import project as project_cmd
+from adapters.cli import rejected as rejected_cmd
+from adapters.cli import replay as replay_cmd
+from adapters.cli import revalidate as revalidate_cmd
 from adapters.cli import serve as serve_cmd
+from adapters.cli import status as status_cmd
 from adapters.cli import validate as validate_cmd
 
 COMMANDS = (
@@ -24,6 +29,10 @@ COMMANDS = (
     mismatches_cmd,
     serve_cmd,
     demo_cmd,
+    replay_cmd,
+    revalidate_cmd,
+    rejected_cmd,
+    status_cmd,
 )
 
 
@@ -46,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (`| head`) went away: stop quietly, as other command line tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     return code
 
 
