@@ -123,7 +123,7 @@ def gone(pid: int, timeout: float = 30.0) -> bool:
 
 
 def killed_and_resumed(
-    store_url: str, projections: Path, cwd: Path, seed: int, workers: int = 0
+    store_url: str, projections: Path, cwd: Path, seed: int, end: int, workers: int = 0
 ) -> list[int]:
     """Run the projector, SIGKILL it at random moments, then let it finish. Returns the folded
     record count seen at each kill (from the checkpoint)."""
@@ -136,15 +136,16 @@ def killed_and_resumed(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        # Kill at a random moment after this run has saved at least once (so that kills land
-        # in the middle of the history, whatever the start-up time of the process).
+        # Kill once the checkpoint has passed a random point of the rest of the history, so
+        # that kills land in the middle of it however fast the machine folds.
         before = folded(projections)
+        target = before + rng.randint(1, max(1, (end - before) // 2))
         deadline = time.monotonic() + 120
-        while process.poll() is None and folded(projections) == before:
+        while process.poll() is None and folded(projections) < target:
             if time.monotonic() > deadline:
                 break
-            time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 1.5))
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.02))
         readers = children(process.pid)
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
@@ -173,7 +174,7 @@ def test_sigkill_and_resume_on_sqlite(tmp_path: Path, workers: int) -> None:
     subprocess.run(project_cmd(url, reference, 5000), cwd=tmp_path, check=True, timeout=600)
     resumed = tmp_path / "resumed.db"
     seed = int.from_bytes(os.urandom(2))
-    seen = killed_and_resumed(url, resumed, tmp_path, seed, workers)
+    seen = killed_and_resumed(url, resumed, tmp_path, seed, end, workers)
     # At least one kill landed in the middle of the history (not before the first save).
     assert any(0 < n < end for n in seen), (seen, end)
     assert dump(resumed) == dump(reference)
@@ -199,6 +200,6 @@ def test_sigkill_and_resume_on_kafka(
     subprocess.run(project_cmd(kafka_url, reference, 5000), cwd=tmp_path, check=True, timeout=600)
     resumed = tmp_path / "resumed.db"
     # With the reader in a second process, which opens its own Kafka consumer.
-    seen = killed_and_resumed(kafka_url, resumed, tmp_path, int.from_bytes(os.urandom(2)), 1)
+    seen = killed_and_resumed(kafka_url, resumed, tmp_path, int.from_bytes(os.urandom(2)), end, 1)
     assert any(0 < n < end for n in seen), (seen, end)
     assert dump(resumed) == dump(reference)
