@@ -171,7 +171,7 @@ class Preparer:
         if message_type.is_retour:
             facts = read_header(root, message_type)
             return self.rejection(content, received_at, (retour_error(message_type),), facts)
-        result = self.validator.check_tree(root)
+        result = self.validator.check_tree(root, clean=True)
         if result.errors:
             facts = read_header(root, message_type)
             return self.rejection(content, received_at, result.errors, facts)

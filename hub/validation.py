@@ -101,16 +101,17 @@ class Validator:
             message_type = detect_type(root)
         except InvalidMessage as e:
             return ValidationResult(None, (e,))
-        errors = tuple(self._errors_of(root, message_type))
+        errors = tuple(self._errors_of(root, message_type, clean=True))
         return ValidationResult(message_type, errors, root)
 
-    def check_tree(self, root: etree._Element) -> ValidationResult:
-        """Validate an already parsed document (the caller parsed it with `parse_bytes`)."""
+    def check_tree(self, root: etree._Element, *, clean: bool = False) -> ValidationResult:
+        """Validate an already parsed document; `clean` when `parse_bytes` parsed it."""
         try:
             message_type = detect_type(root)
         except InvalidMessage as e:
             return ValidationResult(None, (e,))
-        return ValidationResult(message_type, tuple(self._errors_of(root, message_type)), root)
+        errors = tuple(self._errors_of(root, message_type, clean=clean))
+        return ValidationResult(message_type, errors, root)
 
     def iter_errors(self, data: bytes) -> Iterator[InvalidMessage]:
         yield from self.check(data).errors
@@ -134,20 +135,21 @@ class Validator:
         return [_xsd_error(entry) for entry in log]
 
     def rule_errors(
-        self, root: etree._Element, message_type: MessageType
+        self, root: etree._Element, message_type: MessageType, *, clean: bool = False
     ) -> Iterator[ValidationError]:
-        ctx = RuleContext(root, message_type, today=self.today or dt.date.today())
+        """Rule errors of a schema-valid document; `clean` if parsed by `parse_bytes`."""
+        ctx = RuleContext(root, message_type, today=self.today or dt.date.today(), clean=clean)
         yield from self.rules.run(ctx)
 
     def _errors_of(
-        self, root: etree._Element, message_type: MessageType
+        self, root: etree._Element, message_type: MessageType, *, clean: bool = False
     ) -> Iterator[ValidationError]:
         schema_errors = self.xsd_errors(root, message_type)
         if schema_errors:
             # The rules are defined on schema-valid messages only, as in the standard's own chain.
             yield from schema_errors
             return
-        yield from self.rule_errors(root, message_type)
+        yield from self.rule_errors(root, message_type, clean=clean)
 
 
 def _xsd_error(entry: etree._LogEntry) -> ValidationError:

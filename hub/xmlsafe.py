@@ -30,6 +30,9 @@ _PARSER = etree.XMLParser(
     # Whitespace between elements is insignificant in iWmo (element-only content); dropping it
     # halves parse and XSD time. Whitespace that is an element's only content is kept.
     remove_blank_text=True,
+    # Comments and processing instructions carry nothing a rule or the XSD may depend on.
+    remove_comments=True,
+    remove_pis=True,
     collect_ids=False,
 )
 

@@ -47,6 +47,9 @@ class RuleContext:
     rule_id: str = ""
     retour_code: str = "0001"
     _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: True when the document was parsed by hub.xmlsafe.parse_bytes, which drops comments and
+    #: processing instructions, so rules need not look for them.
+    clean: bool = False
 
     def elements(self, local_name: str) -> list[etree._Element]:
         """Every element with this local name, in document order (indexed once per message)."""

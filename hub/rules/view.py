@@ -195,7 +195,7 @@ _TAGS = {mt: _Tags(mt) for mt in (MessageType.WMO301, MessageType.WMO305, Messag
 
 
 def _build(ctx: RuleContext) -> Bericht:
-    root = _without_comments(ctx.root)
+    root = ctx.root if ctx.clean else _without_comments(ctx.root)
     tags = _TAGS[ctx.message_type]
     header, client = root[0], root[len(root) - 1]
     # Header: BerichtCode, BerichtVersie, BerichtSubversie, Afzender, Ontvanger,
