@@ -56,8 +56,14 @@ def main() -> int:
     xslt = etree.XSLT(etree.parse(str(xslt_path))) if xslt_path.exists() else None
     validator = Validator(today=dt.date.today())
     rows = []
-    for mt in TYPES:
-        docs = sample_documents(mt, args.messages, seed=7)
+    example = REFERENCE / "bronnen" / "berichten" / "WMO301.xml"
+    cases: list[tuple[str, MessageType, list[bytes]]] = [
+        (mt.name, mt, sample_documents(mt, args.messages, seed=7)) for mt in TYPES
+    ]
+    if example.exists():
+        # The official example 301, the document the reference figures were taken on.
+        cases.insert(1, ("WMO301 (official example)", MessageType.WMO301, [example.read_bytes()]))
+    for label, mt, docs in cases:
         assert all(validator.is_valid(d) for d in docs), "benchmark documents must be valid"
         schema = compiled_schema(mt)
         xs = xmlschema.XMLSchema(str(schema_path(mt)))
@@ -72,9 +78,9 @@ def main() -> int:
         hub_rate, xsd_rate, xs_rate = rates["hub"], rates["xsd"], rates["xmlschema"]
         xslt_rate = rates.get("xslt")
         size = sum(len(d) for d in docs) // len(docs)
-        rows.append((mt, size, hub_rate, xsd_rate, xs_rate, xslt_rate))
+        rows.append((label, size, hub_rate, xsd_rate, xs_rate, xslt_rate))
         print(
-            f"{mt.name}: hub {hub_rate:,.0f}/s | lxml XSD only {xsd_rate:,.0f}/s | "
+            f"{label}: hub {hub_rate:,.0f}/s | lxml XSD only {xsd_rate:,.0f}/s | "
             f"xmlschema {xs_rate:,.0f}/s | official XSLT "
             + (f"{xslt_rate:,.0f}/s" if xslt_rate else "n/a (no reference folder)"),
             flush=True,
@@ -97,7 +103,7 @@ def main() -> int:
         ),
         [
             (
-                mt.name,
+                label,
                 f"{size:,}",
                 f"{h:,.0f}",
                 f"{x:,.0f}",
@@ -107,12 +113,13 @@ def main() -> int:
                 ratio(h, s),
                 f"{h / x:.2f}",
             )
-            for mt, size, h, x, s, t in rows
+            for label, size, h, x, s, t in rows
         ],
     )
     header = (
         "## Validation (`benchmarks/validate.py`)\n\n"
-        f"One process, one core, {args.messages} factory documents per type, measured "
+        f"One process, one core, {args.messages} factory documents per type (and the official "
+        "example 301 on its own row), measured "
         f"{dt.date.today().isoformat()} on {machine()}. All four columns run in the same process "
         f"on the same documents, in {args.rounds} alternating rounds (best round counts); ratios "
         "compare the hub's full validation with each baseline.\n\n"

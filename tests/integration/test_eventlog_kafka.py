@@ -210,13 +210,19 @@ def test_a_stopped_broker_makes_append_unavailable_and_the_log_recovers(
 
 
 def _append_when_back(log: KafkaEventLog, records: list[StoredRecord]) -> None:
-    """Append, retrying for a bounded time while the restarted broker elects leaders."""
-    deadline = time.monotonic() + 30
+    """Wait (bounded) until the restarted broker serves both streams' partitions, then append.
+
+    A failed append may have stored part of its batch, so retrying appends would duplicate
+    records; the log's readiness is probed with reads instead, and the append is made once.
+    """
+    deadline = time.monotonic() + 60
     while True:
         try:
-            log.append(records)
-            return
+            log.end_position(EVENTS)
+            log.end_position(REJECTED)
+            break
         except StoreUnavailable:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)  # bounded retry: the deadline above ends it
+    log.append(records)
