@@ -1,8 +1,8 @@
 """Test support for the projection tests: factory messages as domain events, and scenarios.
 
-`events_of` maps a 301/305/307 to the domain events its lines yield (as the ingest service
-does: gemeente and aanbieder from the header, one event per product line), so projection tests
-can build histories with `hub.factory.MessageFactory` without the ingest service.
+`events_of` maps a 301/305/307 to the domain events its lines yield with the ingest service's
+own mapping (`hub.ingest_events.domain_events`), so projection tests can build histories with
+`hub.factory.MessageFactory` without running the ingest service.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from hub.codec import to_element
 from hub.events import AssignmentIssued, CareStarted, CareStopped, DomainEvent, Omvang, Product
+from hub.ingest_events import domain_events
 from hub.model import Wmo301, Wmo305, Wmo307
 
 T0_MS = 1_750_000_000_000  # a fixed receipt time (June 2025), so tests never read the clock
@@ -22,66 +24,11 @@ def _product(p: Any) -> Product | None:
 
 
 def events_of(message: Wmo301 | Wmo305 | Wmo307, message_id: str) -> list[DomainEvent]:
-    """The domain events of one accepted message, one per product line."""
+    """The domain events of one accepted message, through the ingest service's own mapping."""
     h = message.header
-    events: list[DomainEvent] = []
-    if isinstance(message, Wmo301):
-        for line in message.client.toegewezen_producten:
-            o = line.omvang
-            events.append(
-                AssignmentIssued(
-                    hub_message_id=message_id,
-                    gemeente=h.afzender,
-                    aanbieder=h.ontvanger,
-                    bsn=message.client.bsn,
-                    toewijzing_nummer=line.toewijzing_nummer,
-                    referentie_aanbieder=line.referentie_aanbieder,
-                    product=_product(line.product),
-                    toewijzingsdatum=line.toewijzingsdatum,
-                    toewijzingstijd=line.toewijzingstijd,
-                    ingangsdatum=line.ingangsdatum,
-                    einddatum=line.einddatum,
-                    reden_wijziging=line.reden_wijziging,
-                    omvang=None
-                    if o is None
-                    else Omvang(volume=o.volume, eenheid=o.eenheid, frequentie=o.frequentie),
-                    budget=line.budget,
-                    commentaar=line.commentaar,
-                )
-            )
-    elif isinstance(message, Wmo305):
-        for s in message.client.start_producten:
-            events.append(
-                CareStarted(
-                    hub_message_id=message_id,
-                    gemeente=h.ontvanger,
-                    aanbieder=h.afzender,
-                    bsn=message.client.bsn,
-                    toewijzing_nummer=s.toewijzing_nummer,
-                    product=_product(s.product),
-                    toewijzing_ingangsdatum=s.toewijzing_ingangsdatum,
-                    begindatum=s.begindatum,
-                    status_aanlevering=s.status_aanlevering,
-                )
-            )
-    else:
-        for t in message.client.stop_producten:
-            events.append(
-                CareStopped(
-                    hub_message_id=message_id,
-                    gemeente=h.ontvanger,
-                    aanbieder=h.afzender,
-                    bsn=message.client.bsn,
-                    toewijzing_nummer=t.toewijzing_nummer,
-                    product=_product(t.product),
-                    toewijzing_ingangsdatum=t.toewijzing_ingangsdatum,
-                    begindatum=t.begindatum,
-                    reden_beeindiging=t.reden_beeindiging,
-                    einddatum=t.einddatum,
-                    status_aanlevering=t.status_aanlevering,
-                )
-            )
-    return events
+    return domain_events(
+        to_element(message), message.message_type, h.afzender, h.ontvanger, message_id
+    )
 
 
 def messages_as_events(
