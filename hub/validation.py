@@ -101,7 +101,7 @@ class Validator:
             message_type = detect_type(root)
         except InvalidMessage as e:
             return ValidationResult(None, (e,))
-        errors = tuple(self._errors_of(root, message_type, clean=True))
+        errors = self._errors_of(root, message_type, clean=True)
         return ValidationResult(message_type, errors, root)
 
     def check_tree(self, root: etree._Element, *, clean: bool = False) -> ValidationResult:
@@ -110,7 +110,7 @@ class Validator:
             message_type = detect_type(root)
         except InvalidMessage as e:
             return ValidationResult(None, (e,))
-        errors = tuple(self._errors_of(root, message_type, clean=clean))
+        errors = self._errors_of(root, message_type, clean=clean)
         return ValidationResult(message_type, errors, root)
 
     def iter_errors(self, data: bytes) -> Iterator[InvalidMessage]:
@@ -136,20 +136,19 @@ class Validator:
 
     def rule_errors(
         self, root: etree._Element, message_type: MessageType, *, clean: bool = False
-    ) -> Iterator[ValidationError]:
+    ) -> list[ValidationError]:
         """Rule errors of a schema-valid document; `clean` if parsed by `parse_bytes`."""
-        ctx = RuleContext(root, message_type, today=self.today or dt.date.today(), clean=clean)
-        yield from self.rules.run(ctx)
+        return self.rules.run(RuleContext(root, message_type, self.today, clean=clean))
 
     def _errors_of(
         self, root: etree._Element, message_type: MessageType, *, clean: bool = False
-    ) -> Iterator[ValidationError]:
-        schema_errors = self.xsd_errors(root, message_type)
-        if schema_errors:
+    ) -> tuple[ValidationError, ...]:
+        schema = compiled_schema(message_type, self.schema_dir)
+        if not schema.validate(root):
             # The rules are defined on schema-valid messages only, as in the standard's own chain.
-            yield from schema_errors
-            return
-        yield from self.rule_errors(root, message_type, clean=clean)
+            log: Any = schema.error_log
+            return tuple(_xsd_error(entry) for entry in log)
+        return tuple(self.rule_errors(root, message_type, clean=clean))
 
 
 def _xsd_error(entry: etree._LogEntry) -> ValidationError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from lxml import etree
@@ -36,20 +36,39 @@ class Rule:
         yield from self.check(ctx)
 
 
-@dataclass
 class RuleContext:
-    """What a rule may look at: the parsed document, its type and the reference date."""
+    """What a rule may look at: the parsed document, its type and the reference date.
 
-    root: etree._Element
-    message_type: MessageType
-    today: dt.date = field(default_factory=dt.date.today)
-    _index: dict[str, list[etree._Element]] | None = field(default=None, repr=False)
-    rule_id: str = ""
-    retour_code: str = "0001"
-    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    #: True when the document was parsed by hub.xmlsafe.parse_bytes, which drops comments and
-    #: processing instructions, so rules need not look for them.
-    clean: bool = False
+    A plain slotted class rather than a dataclass: one is made per validated message, on the
+    hot path, and rules read its attributes many times.
+    """
+
+    __slots__ = ("_index", "_memo", "clean", "message_type", "retour_code", "root", "rule_id",
+                 "today", "view")  # fmt: skip
+
+    def __init__(
+        self,
+        root: etree._Element,
+        message_type: MessageType,
+        today: dt.date | None = None,
+        *,
+        clean: bool = False,
+    ) -> None:
+        self.root = root
+        self.message_type = message_type
+        self.today = dt.date.today() if today is None else today
+        #: True when the document was parsed by hub.xmlsafe.parse_bytes, which drops comments
+        #: and processing instructions, so rules need not look for them.
+        self.clean = clean
+        self.rule_id = ""
+        self.retour_code = "0001"
+        self._index: dict[str, list[etree._Element]] | None = None
+        self._memo: dict[str, Any] = {}
+        #: The rules' view of the message (hub.rules.view.Bericht), built on first use.
+        self.view: Any = None
+
+    def __repr__(self) -> str:
+        return f"RuleContext({self.message_type.name}, rule_id={self.rule_id!r})"
 
     def elements(self, local_name: str) -> list[etree._Element]:
         """Every element with this local name, in document order (indexed once per message)."""
@@ -113,6 +132,8 @@ class RuleRegistry:
     def __init__(self) -> None:
         self._rules: dict[str, Rule] = {}
         self._by_type: dict[MessageType, list[Rule]] = defaultdict(list)
+        # Per message type: (check, id, retour code) of each rule, in registration order.
+        self._plans: dict[MessageType, tuple[tuple[Check, str, str], ...]] = {}
 
     def rule(
         self,
@@ -133,6 +154,7 @@ class RuleRegistry:
         self._rules[rule.id] = rule
         for mt in sorted(rule.message_types, key=lambda t: t.name):
             self._by_type[mt].append(rule)
+            self._plans[mt] = tuple((r.check, r.id, r.retour_code) for r in self._by_type[mt])
 
     def for_type(self, message_type: MessageType) -> list[Rule]:
         return list(self._by_type.get(message_type, ()))
@@ -149,11 +171,16 @@ class RuleRegistry:
     def __len__(self) -> int:
         return len(self._rules)
 
-    def run(self, ctx: RuleContext) -> Iterator[ValidationError]:
-        """Run every rule for the context's message type, in registration order."""
-        for rule in self._by_type.get(ctx.message_type, ()):
-            ctx.rule_id, ctx.retour_code = rule.id, rule.retour_code
-            yield from rule.check(ctx)  # not rule.run: one generator less per rule (hot path)
+    def run(self, ctx: RuleContext) -> list[ValidationError]:
+        """Every error of every rule for the context's message type, in registration order."""
+        errors: list[ValidationError] = []
+        for check, rule_id, retour_code in self._plans.get(ctx.message_type, ()):
+            ctx.rule_id = rule_id
+            ctx.retour_code = retour_code
+            found = check(ctx)  # rules return lists; most are empty
+            if found:
+                errors.extend(found)
+        return errors
 
 
 def parse_date(text: str | None) -> dt.date | None:

@@ -129,7 +129,10 @@ class Bericht(NamedTuple):
 
 def bericht(ctx: RuleContext) -> Bericht:
     """The message view, built on first use and shared by every rule of this message."""
-    return ctx.memo("view", _checked_build)
+    view: Bericht | None = ctx.view
+    if view is None:
+        view = ctx.view = _checked_build(ctx)
+    return view
 
 
 def _checked_build(ctx: RuleContext) -> Bericht:
