@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import logging
 import sys
@@ -24,6 +25,7 @@ from adapters.cli.common import (
     add_format_option,
     iter_message_files,
 )
+from adapters.cli.project import write_retours
 from adapters.store_url import parse_store_url
 from hub.errors import StoreError
 from hub.ingest import ACCEPTED, DUPLICATE, FAILED, REJECTED, IngestResult
@@ -60,6 +62,20 @@ def register(sub: Any) -> None:
         " (default: $IWMO_HUB_STORE, else sqlite:./.iwmo-hub/events.db)",
     )
     add_format_option(parser)
+    parser.add_argument(
+        "--retour-dir",
+        type=Path,
+        metavar="DIR",
+        help="write the retour of every message (302/306/308, <file>.<WMO30x>.xml) into DIR; "
+        "stored messages are first folded into the projection store, whose cross-message "
+        "codes the retours carry",
+    )
+    parser.add_argument(
+        "--projections",
+        metavar="PATH",
+        help="the projection store used for --retour-dir (default: $IWMO_HUB_PROJECTIONS, "
+        "else ./.iwmo-hub/projections.db)",
+    )
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -100,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_STORE
     unreadable: list[tuple[Path, IngestResult]] = []
     results: list[tuple[Path, IngestResult]] = []
+    received_at = dt.datetime.now(dt.UTC)
     progress = Progress(len(files), "ingesting")
     # Closing the results first lets an append under way finish before the store closes.
     with hub, contextlib.closing(hub.ingest.ingest_many(_contents(files, unreadable))) as stream:
@@ -113,11 +130,33 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "text":
             _print_result(path, result)
     counts = _finish(args, results + unreadable)
+    if args.retour_dir is not None:
+        written = _write_retours(args, settings, results, received_at)
+        if written is None:
+            return EXIT_STORE
+        if args.format == "text":
+            print(f"{written} retour(s) written to {args.retour_dir}")
     if counts[FAILED] > len(unreadable):
         return EXIT_STORE
     if counts[REJECTED]:
         return EXIT_INVALID
     return EXIT_USAGE if unreadable else EXIT_OK
+
+
+def _write_retours(
+    args: argparse.Namespace,
+    settings: HubSettings,
+    results: list[tuple[Path, IngestResult]],
+    received_at: dt.datetime,
+) -> int | None:
+    """Write the retours; how many, or None when the store failed while catching up."""
+    try:
+        return len(write_retours(settings, args.projections, results, args.retour_dir, received_at))
+    except StoreError as e:
+        print(
+            f"iwmo-hub ingest: retours not written, event store unavailable: {e}", file=sys.stderr
+        )
+        return None
 
 
 def _settings(args: argparse.Namespace) -> HubSettings:

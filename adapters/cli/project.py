@@ -245,8 +245,11 @@ def write_retours(
     """Write the retour of every ingested file into `directory` as `<name>.<WMO30x>.xml`: for a
     stored message the projection's retour (RetourCodes on every class, cross-message codes
     at receipt; the projection catches up first), for a rejected one the intake's header-level
-    retour. For `iwmo-hub ingest --retour-dir`. Returns the files written."""
+    retour. Subfolders below the files' common folder are kept, so equal names never collide.
+    For `iwmo-hub ingest --retour-dir`. Returns the files written."""
     directory.mkdir(parents=True, exist_ok=True)
+    parents = [str(path.resolve().parent) for path, _ in results]
+    common = Path(os.path.commonpath(parents)) if parents else Path()
     written = []
     with ProjectionStore(projections or default_path()) as store:
         folding = projector(settings, store, DEFAULT_BATCH)
@@ -265,7 +268,9 @@ def write_retours(
             if xml is None:
                 continue
             kind = MessageType.from_name(result.message_type).retour.name
-            target = directory / f"{path.stem}.{kind}.xml"
+            relative = path.resolve().parent.relative_to(common)
+            target = directory / relative / f"{path.stem}.{kind}.xml"
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(xml)
             written.append(target)
     return written

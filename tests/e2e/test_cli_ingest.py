@@ -242,3 +242,43 @@ def test_ingest_into_kafka_and_again_after_a_restart(
     again = iwmo_hub("ingest", "--store", store, str(inbox / "a-301.xml"), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert summary(again.stdout) == (1, 0, 0, 1, 0)
+
+
+def test_retour_dir_gets_the_retour_of_every_heen_message(inbox: Path, tmp_path: Path) -> None:
+    orphan = MessageFactory(13).wmo305()  # a start that refers to no toewijzing: TR019
+    (inbox / "g-orphan-305.xml").write_bytes(to_xml(orphan))
+    out = tmp_path / "retours"
+    done = iwmo_hub(
+        "ingest",
+        "--store",
+        f"sqlite:{tmp_path / 'events.db'}",
+        "--projections",
+        str(tmp_path / "projections.db"),
+        "--retour-dir",
+        str(out),
+        str(inbox),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stderr  # e-invalid and f-retour are rejected
+    assert "6 retour(s) written" in done.stdout
+    # A retour answers a heen message only: the submitted 302 gets none. Subfolders are kept.
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*.xml"))
+    assert written == [
+        "a-301.WMO302.xml",
+        "b-305.WMO306.xml",
+        "c-307.WMO308.xml",
+        "e-invalid.WMO302.xml",
+        "g-orphan-305.WMO306.xml",
+        "sub/d-301.WMO302.xml",
+    ]
+    validator = Validator()
+    codes = {}
+    for path in out.rglob("*.xml"):
+        data = path.read_bytes()
+        assert validator.check(data).valid, path.name
+        codes[path.name] = set(re.findall(rb"RetourCode>(\d{4})<", data))
+    assert codes["a-301.WMO302.xml"] == {b"0200"}
+    assert codes["b-305.WMO306.xml"] == {b"0200"}
+    assert codes["c-307.WMO308.xml"] == {b"0200"}
+    assert codes["e-invalid.WMO302.xml"] == {b"0001"}
+    assert b"9019" in codes["g-orphan-305.WMO306.xml"]
