@@ -1,6 +1,6 @@
 """HTTP intake under load: 10,000 generated messages from 50 concurrent clients, on Kafka.
 
-    python benchmarks/http_load.py [--messages 10000] [--clients 50] [--store kafka://HOST:PORT]
+    python benchmarks/http.py [--messages 10000] [--clients 50] [--store kafka://HOST:PORT]
 
 1. generates the messages (the traffic generator; a prefix of a run, in arrival order) and a
    token for every sender;
@@ -310,7 +310,7 @@ def main() -> int:
     ok = result["exactly_once"] and result["projections_equal"]
     body = "\n".join(
         [
-            "## HTTP intake under load (`benchmarks/http_load.py`)",
+            "## HTTP intake under load (`benchmarks/http.py`)",
             "",
             f"{result['messages']:,} generated messages posted by {result['clients']} concurrent"
             f" clients to `iwmo-hub serve` on a real Kafka broker (projector in process), on "
