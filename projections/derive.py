@@ -8,11 +8,16 @@ deterministic tie-break (message id last), never on the order they arrived in:
   a toewijzing missing from a later 301 keeps its version (OP087: absence deletes nothing);
 - a start or stop line (same logical key) is live when it was sent with StatusAanlevering 1
   more often than deleted with StatusAanlevering 3; each deletion cancels one submission;
+- a line a cross-message rule refuses is void for the status, judged on the whole set so that
+  it does not matter which line came first: a definitive stop that ends before a live
+  temporary stop of the same start (TR414) counts for nothing, and the deletion of a start
+  that a live stop refers to (TR071) is void, so the start stays; `rules` still flags both;
 - the latest start is the live start with the latest Begindatum (then Product, Bsn).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +32,10 @@ GESTOPT: Final = "gestopt"
 INGETROKKEN: Final = "ingetrokken"
 VERWIJDERD: Final = "verwijderd"
 STATUSES: Final = (TOEGEWEZEN, GESTART, TIJDELIJK_GESTOPT, GESTOPT, INGETROKKEN, VERWIJDERD)
+#: `CareLine.refused`: the start's deletions are refused (TR071), so the start stays.
+DELETION_REFUSED: Final = "TR071"
+#: `CareLine.refused`: the definitive stop ends before a temporary stop of its start (TR414).
+STOP_REFUSED: Final = "TR414"
 
 
 def _ids(items: Iterable[Fact]) -> tuple[str, ...]:
@@ -55,6 +64,9 @@ class CareLine:
     deletes: tuple[Care, ...]
     #: When the hub first received a submission of this line (a deletion if none).
     received_ms: int = field(default=0, compare=False)
+    #: The rule that voids part of this line in the set of facts: DELETION_REFUSED (a start
+    #: whose deletions do not count) or STOP_REFUSED (a stop that does not count); None if none.
+    refused: str | None = None
 
     @property
     def count(self) -> int:
@@ -63,7 +75,10 @@ class CareLine:
 
     @property
     def live(self) -> bool:
-        return self.count >= 1
+        """The line counts for the status: sent more often than deleted, unless refused."""
+        if self.refused is not None:
+            return self.refused == DELETION_REFUSED
+        return len(self.adds) > len(self.deletes)
 
     @property
     def line(self) -> Care:
@@ -99,6 +114,16 @@ class GroupIndex:
         """The live stops that carry `start`'s key (Bsn, Product, Begindatum; TR382)."""
         key = start.line.start_key
         return [s for s in self.live_stops if s.line.start_key == key]
+
+    @property
+    def refused_stops(self) -> tuple[CareLine, ...]:
+        """The stops sent (and not deleted) that TR414 voids."""
+        return tuple(s for s in self.stops if s.refused == STOP_REFUSED)
+
+    @property
+    def refused_deletions(self) -> tuple[CareLine, ...]:
+        """The starts whose deletions TR071 voids."""
+        return tuple(s for s in self.starts if s.refused == DELETION_REFUSED)
 
 
 def _version_order(entry: VersionEntry) -> tuple[Any, ...]:
@@ -145,14 +170,54 @@ def index(key: GroupKey, facts: Mapping[Fact, int]) -> GroupIndex:
         starts.sort(key=CareLine.sort_key)
     if len(stops) > 1:
         stops.sort(key=CareLine.sort_key)
+        stops = _refuse_early_stops(stops)
+    if stops:
+        starts = _refuse_deletions(starts, stops)
     return GroupIndex(
         key,
         tuple(versions),
         tuple(starts),
         tuple(stops),
-        tuple(s for s in starts if len(s.adds) > len(s.deletes)),
-        tuple(s for s in stops if len(s.adds) > len(s.deletes)),
+        tuple(s for s in starts if s.live),
+        tuple(s for s in stops if s.live),
     )
+
+
+def _refuse_early_stops(stops: list[CareLine]) -> list[CareLine]:
+    """TR414 on the set: a definitive stop that ends before a live temporary stop of the same
+    start (Bsn, Begindatum) is refused, whichever of the two arrived first."""
+    ends: dict[tuple[str, dt.date], dt.date] = {}
+    for s in stops:
+        c = s.line
+        if c.temporary and c.einddatum is not None and s.live:
+            start = (c.bsn, c.begindatum)
+            if start not in ends or ends[start] < c.einddatum:
+                ends[start] = c.einddatum
+    if not ends:
+        return stops
+    out = []
+    for s in stops:
+        c = s.line
+        latest = ends.get((c.bsn, c.begindatum))
+        early = latest is not None and c.einddatum is not None and c.einddatum < latest
+        if early and not c.temporary and s.live:
+            s = dataclasses.replace(s, refused=STOP_REFUSED)
+        out.append(s)
+    return out
+
+
+def _refuse_deletions(starts: list[CareLine], stops: list[CareLine]) -> list[CareLine]:
+    """TR071 on the set: a start that was sent and deleted stays if a live stop refers to it
+    (a start with a stop cannot be deleted; the stop has to be deleted first)."""
+    if all(s.live or not s.adds for s in starts):
+        return starts
+    stopped = {s.line.start_key for s in stops if s.live}
+    return [
+        dataclasses.replace(s, refused=DELETION_REFUSED)
+        if s.adds and not s.live and s.line.start_key in stopped
+        else s
+        for s in starts
+    ]
 
 
 def _message_id(fact: Version) -> str:

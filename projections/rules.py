@@ -4,9 +4,11 @@ Each check is a pure function of the group's set of facts (`derive.GroupIndex`),
 arrival order gives the same open mismatches (OP080). Cross-message rules of the standard
 (TR019, TR063, TR071, TR074, TR326, TR382, TR413, TR414, TR415) are judged on the whole set: a
 rule that the standard words as "already received" holds between the lines that are live in
-the set, ordered by their own dates rather than by arrival. A mismatch's identity (`id`) is
-its code and what it is about, so a later message that changes its details keeps the id, and
-one that removes its cause makes it disappear (the store then marks it resolved).
+the set, ordered by their own dates rather than by arrival. A line TR071 or TR414 refuses is
+void for the status (`derive`): it is flagged here and counts for no other check. A
+mismatch's identity (`id`) is its code and what it is about, so a later message that changes
+its details keeps the id, and one that removes its cause makes it disappear (the store then
+marks it resolved).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from hub.masking import mask_bsn
-from projections.derive import CareLine, GroupIndex
+from projections.derive import STOP_REFUSED, CareLine, GroupIndex
 from projections.facts import Care, GroupKey
 
 TR019: Final = "TR019"
@@ -171,16 +173,13 @@ def _keys(group: GroupIndex) -> list[Mismatch]:
 
 
 def _stop_links(group: GroupIndex) -> list[Mismatch]:
-    """TR382: a stop needs a current start with its key; TR071: a start with a stop was deleted."""
+    """TR382: a stop needs a current start with its key; TR071: a start with a stop was deleted
+    (the deletion is void, `derive`, so the start and its stops still count)."""
     starts = {line.line.start_key: line for line in group.starts}
-    deleted_with_stop: dict[Any, list[CareLine]] = defaultdict(list)
     out = []
     for stop in group.live_stops:
         start = starts.get(stop.line.start_key)
         if start is not None and start.live:
-            continue
-        if start is not None and start.adds and start.deletes:
-            deleted_with_stop[stop.line.start_key].append(stop)
             continue
         out.append(
             _flag(
@@ -193,8 +192,8 @@ def _stop_links(group: GroupIndex) -> list[Mismatch]:
                 f" the {describe(stop.line)}.",
             )
         )
-    for start_key, stops in deleted_with_stop.items():
-        start = starts[start_key]
+    for start in group.refused_deletions:
+        stops = group.stops_of(start)
         out.append(
             _flag(
                 TR071,
@@ -211,15 +210,16 @@ def _stop_links(group: GroupIndex) -> list[Mismatch]:
 
 def _stop_sequence(group: GroupIndex) -> list[Mismatch]:
     """TR413, TR414, TR415 per (Bsn, ToewijzingNummer, Begindatum): at most one temporary stop
-    (RedenBeeindiging 20), at most one definitive stop, and that one not ending earlier."""
+    (RedenBeeindiging 20), at most one definitive stop, and that one not ending earlier. A
+    definitive stop TR414 refuses (void in `derive`) is flagged here and counts for nothing else."""
     by_start: dict[Any, list[CareLine]] = defaultdict(list)
-    for stop in group.live_stops:
+    for stop in (*group.live_stops, *group.refused_stops):
         by_start[(stop.line.bsn, stop.line.begindatum)].append(stop)
     out = []
     for (bsn, begin), stops in by_start.items():
         subject = f"stops|{bsn}|{begin}"
         temporary = [s for s in stops if s.line.temporary]
-        definitive = [s for s in stops if not s.line.temporary]
+        definitive = [s for s in stops if not s.line.temporary and s.live]
         if len(temporary) > 1:
             reason = f"{len(temporary)} temporary stops (RedenBeeindiging 20) of the start of"
             reason += f" {begin}; after a temporary stop only a definitive stop may follow."
@@ -228,10 +228,11 @@ def _stop_sequence(group: GroupIndex) -> list[Mismatch]:
             reason = f"{len(definitive)} definitive stops of the start of {begin}; after a"
             reason += " definitive stop no further stop may follow."
             out.append(_flag(TR415, group, subject, bsn, _ids(definitive), reason))
+        refused = [s for s in stops if s.refused == STOP_REFUSED]
         early = [
             (t, d)
             for t in temporary
-            for d in definitive
+            for d in refused
             if d.line.einddatum and t.line.einddatum and d.line.einddatum < t.line.einddatum
         ]
         if early:

@@ -177,3 +177,57 @@ def test_a_factory_chain_of_301_305_307_ends_gestopt_without_mismatches() -> Non
     result = fold(events)
     assert only(result).status == GESTOPT
     assert result.open_mismatches() == []
+
+
+# --- lines a cross-message rule refuses are void for the status, whatever the arrival order ---
+
+
+def _received(events: Sequence[DomainEvent], mid: str) -> int:
+    """When `fold` received the event of message `mid`."""
+    return T0_MS + 1000 * [e.hub_message_id for e in events].index(mid)
+
+
+def test_tr071_the_deletion_of_a_stopped_start_is_void_in_either_order() -> None:
+    t1, s1, p1 = assign("t1"), start("s1"), stop("p1", reden="19")
+    deletion = start("s2", status="3")
+    # The deletion after the stop (refused at receipt) or before it: the start stays, stopped.
+    for events in ([t1, s1, p1, deletion], [t1, s1, deletion, p1], [deletion, p1, s1, t1]):
+        result = fold(events)
+        a = only(result)
+        assert a.status == GESTOPT and not a.care_open
+        assert a.first_start_ms == _received(events, "s1")
+        assert a.care_closed_ms == _received(events, "p1")
+        [line] = a.starts
+        assert line.live and line.refused == "TR071" and line.count == 0
+        assert [m.code for m in result.open_mismatches()] == ["TR071"]
+    # Only a live stop makes the deletion void: once the stop is deleted, so is the start.
+    undone = fold([t1, s1, p1, deletion, stop("p2", reden="19", status="3")])
+    assert only(undone).status == TOEGEWEZEN and only(undone).first_start_ms is None
+    assert undone.open_mismatches() == []
+
+
+def test_tr414_a_definitive_stop_ending_before_the_temporary_one_is_void_in_either_order() -> None:
+    t1, s1 = assign("t1"), start("s1")
+    temporary = stop("p1", eind="2025-03-31", reden="20")
+    early = stop("p2", eind="2025-03-01", reden="19")
+    for events in (
+        [t1, s1, temporary, early],
+        [t1, s1, early, temporary],
+        [early, temporary, s1, t1],
+    ):
+        result = fold(events)
+        a = only(result)
+        assert a.status == TIJDELIJK_GESTOPT and a.care_open and a.care_closed_ms is None
+        refused = {line.line.einddatum: line.refused for line in a.stops}
+        assert refused == {day("2025-03-31"): None, day("2025-03-01"): "TR414"}
+        assert [m.code for m in result.open_mismatches()] == ["TR414"]
+    # A definitive stop on or after the temporary one counts, and is no second one (TR415).
+    fitting = stop("p3", eind="2025-04-30", reden="19")
+    for events in ([t1, s1, temporary, early, fitting], [fitting, early, temporary, s1, t1]):
+        result = fold(events)
+        assert only(result).status == GESTOPT
+        assert only(result).care_closed_ms == _received(events, "p3")
+        assert [m.code for m in result.open_mismatches()] == ["TR414"]
+    # Without the temporary stop nothing refuses the definitive one.
+    undone = [t1, s1, temporary, early, stop("p4", eind="2025-03-31", reden="20", status="3")]
+    assert status(*undone) == GESTOPT

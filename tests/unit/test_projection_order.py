@@ -191,14 +191,15 @@ def test_every_arrival_order_gives_the_same_arrangements_and_open_mismatches(
 
 
 def test_the_scenarios_reach_the_mismatches_order_could_affect() -> None:
-    """The generator is not trivially harmless: over a fixed sample it raises these codes."""
+    """The generator is not trivially harmless: over a fixed sample it raises these codes
+    (TR071 and TR414 among them: lines whose voidness is judged on the whole set)."""
     seen: set[str] = set()
     for seed in range(200):
         messages = build_scenario(Choices(rng=random.Random(seed)))
         events = [e for message in messages_as_events(messages) for e in message]
         seen.update(m.code for m in outcome(events)[1])
     expected = {
-        "TR019", "TR074", "TR063", "TR071", "TR326", "TR382", "TR413", "TR415",
+        "TR019", "TR074", "TR063", "TR071", "TR326", "TR382", "TR413", "TR414", "TR415",
         "PRODUCT_MISMATCH", "START_BEFORE_ASSIGNMENT", "CARE_ON_DELETED_ASSIGNMENT",
         "CARE_AFTER_ASSIGNMENT_END",
     }  # fmt: skip

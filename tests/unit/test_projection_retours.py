@@ -74,17 +74,34 @@ def test_stop_sequence_codes(tmp_path: Path) -> None:
             stop("p1", reden="20", eind="2025-03-31"),
             stop("p2", reden="20", eind="2025-04-30"),  # a second temporary stop
             stop("p3", reden="19", eind="2025-03-15"),  # ends before the temporary stops
-            stop("p4", reden="19", eind="2025-05-31"),  # after a definitive stop
+            stop("p4", reden="19", eind="2025-05-31"),  # p3 was refused: the first that counts
+            stop("p5", reden="19", eind="2025-06-30"),  # after a definitive stop
             start("x1", status="3"),  # deleting a start that has stops
-            stop("x2", reden="19", eind="2025-05-31", status="3"),  # deleting p4: fine
+            stop("x2", reden="19", eind="2025-06-30", status="3"),  # deleting p5: fine
         ],
         tmp_path,
     )
     assert got["p2"] == ["9413"]
     assert got["p3"] == ["9414"]
-    assert got["p4"] == ["9415"]
+    assert got["p4"] == []
+    assert got["p5"] == ["9415"]
     assert got["x1"] == ["9071"]
     assert got["x2"] == []
+
+
+def test_a_refused_deletion_leaves_the_start_for_later_receipts(tmp_path: Path) -> None:
+    got = receipts(
+        [
+            assign("t1"),
+            start("s1"),
+            stop("p1"),
+            start("x1", status="3"),  # the start has a stop: refused
+            start("x2", status="3"),  # s1 still stands, so again TR071 (not TR063)
+            start("s2"),  # the same start again while it stands
+        ],
+        tmp_path,
+    )
+    assert (got["x1"], got["x2"], got["s2"]) == (["9071"], ["9071"], ["9074"])
 
 
 def test_lines_of_one_message_do_not_judge_each_other(tmp_path: Path) -> None:
