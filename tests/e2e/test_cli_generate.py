@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from hub.codec import from_bytes
 from hub.generator import STATUSES
+from hub.xmlsafe import parse_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -90,6 +92,30 @@ def test_every_generated_file_passes_iwmo_hub_validate(run_dir: Path) -> None:
     verdicts = json.loads(result.stdout)
     assert len(verdicts) == len(_manifest(run_dir))
     assert all(v["valid"] for v in verdicts)
+
+
+@pytest.mark.reference
+def test_a_default_month_validates_completely(tmp_path: Path, reference_dir: Path) -> None:
+    """The issue's own case: a month for 3 gemeenten, 10 aanbieders and 1,000 clients (the
+    defaults) passes `iwmo-hub validate` and the official XSDs, every file of it."""
+    out = tmp_path / "month"
+    result = iwmo_hub("generate", "--out", str(out), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "expected.json").read_text())["summary"]["config"]
+    assert (config["gemeenten"], config["aanbieders"], config["clients"]) == (3, 10, 1000)
+    assert config["months"] == 1
+    result = iwmo_hub("validate", "--today", config["as_of"], "--format", "json", str(out))
+    verdicts = json.loads(result.stdout)
+    assert result.returncode == 0 and all(v["valid"] for v in verdicts)
+    assert len(verdicts) == len(_manifest(out)) > 2000
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    official = {
+        name: etree.XMLSchema(etree.parse(str(reference_dir / "xsd" / f"{name}.xsd"), parser))
+        for name in ("WMO301", "WMO305", "WMO307")
+    }
+    for line in _manifest(out):
+        schema = official[line["type"]]
+        assert schema.validate(parse_bytes((out / line["file"]).read_bytes())), line["file"]
 
 
 def test_the_same_arguments_give_the_same_bytes(run_dir: Path, tmp_path: Path) -> None:
