@@ -22,6 +22,7 @@ import pydantic
 
 from adapters.bootstrap import event_mapper, open_log
 from adapters.cli.common import EXIT_OK, EXIT_USAGE
+from adapters.live_projections import LiveProjections
 from adapters.store_url import ENV_VAR as STORE_ENV
 from adapters.store_url import KafkaStore, SqliteStore, parse_store_url
 from hub.errors import HubError, StoreError, StoreUnavailable
@@ -182,32 +183,34 @@ def run(args: argparse.Namespace) -> int:
     except (UsageProblem, ValueError) as e:
         print(f"iwmo-hub project: {e}", file=sys.stderr)
         return EXIT_USAGE
+    live = LiveProjections(args.projections or default_path())
     try:
-        store = open_projections(args)
+        store = live.get()
     except StoreError as e:
         print(f"iwmo-hub project: {e}", file=sys.stderr)
         return EXIT_STORE
     try:
         folding = projector(settings, store, args.batch_size, args.workers)
     except ValueError as e:
-        store.close()
+        live.close()
         print(f"iwmo-hub project: {e}", file=sys.stderr)
         return EXIT_USAGE
     except HubError as e:
-        store.close()
+        live.close()
         print(f"iwmo-hub project: {e}", file=sys.stderr)
         return EXIT_STORE
+    following = _Following(folding)
     try:
         if args.follow:
-            done = _follow(folding, args.poll)
+            done = _follow(following, live, args, settings)
         else:
             done = folding.catch_up(on_batch=_report_batch)
     except HubError as e:
         print(f"iwmo-hub project: {e}", file=sys.stderr)
         return EXIT_STORE
     finally:
-        folding.log.close()
-        store.close()
+        following.current.log.close()
+        live.close()
     print(
         f"folded {done.folded:,} events ({done.records:,} records) in {done.seconds:.1f}s"
         f" ({done.rate:,.0f} records/s); position {done.position or 'start'}"
@@ -221,15 +224,45 @@ def _report_batch(progress: Progress) -> None:
         sys.stderr.flush()
 
 
-def _follow(folding: Projector, poll: float) -> Progress:
+class _Following:
+    """The projector a follow loop uses now (replaced after a swap), for the final close."""
+
+    def __init__(self, current: Projector) -> None:
+        self.current = current
+
+
+def _follow(
+    following: _Following, live: LiveProjections, args: argparse.Namespace, settings: HubSettings
+) -> Progress:
+    """Fold new events until SIGINT/SIGTERM. After `replay --swap` replaced the projection
+    store, go on in the new file from its own checkpoint (nothing missed, nothing twice)."""
     stop = threading.Event()
 
     def stop_on(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     previous = {s: signal.signal(s, stop_on) for s in (signal.SIGINT, signal.SIGTERM)}
+    total = Progress(position=following.current.store.position())
     try:
-        return folding.follow(stop, poll_seconds=poll)
+        while not stop.is_set():
+            if live.swapped():
+                following.current.log.close()
+                store = live.get()
+                following.current = projector(settings, store, args.batch_size, args.workers)
+                print(
+                    f"iwmo-hub project: {live.path} was swapped; following the new store from"
+                    f" its position {store.position() or 'start'}",
+                    file=sys.stderr,
+                )
+            done = following.current.catch_up()
+            total.records += done.records
+            total.folded += done.folded
+            total.batches += done.batches
+            total.seconds += done.seconds
+            total.position = done.position if done.records else total.position
+            if not done.records:
+                stop.wait(args.poll)
+        return total
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from adapters.http.auth import AANBIEDER, GEMEENTE, Caller, require_party
 from adapters.http.models import ApiError, Page, Problem
+from adapters.live_projections import LiveProjections
 from projections import queries
 from projections.derive import STATUSES as ARRANGEMENT_STATUSES
 from projections.rules import CODES
@@ -49,18 +50,18 @@ assert set(ArrangementStatus.__args__) == set(ARRANGEMENT_STATUSES)  # type: ign
 
 
 class ReadStores:
-    """One projection store connection per worker thread (SQLite connections stay in theirs)."""
+    """One projection store connection per worker thread (SQLite connections stay in theirs),
+    reopened when `iwmo-hub replay --swap` points the live path at a rebuilt store."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
 
     def get(self) -> ProjectionStore:
-        store: ProjectionStore | None = getattr(self._local, "store", None)
-        if store is None:
-            store = ProjectionStore(self.path)
-            self._local.store = store
-        return store
+        live: LiveProjections | None = getattr(self._local, "live", None)
+        if live is None:
+            live = self._local.live = LiveProjections(self.path)
+        return live.get()
 
 
 # --- paging ----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from adapters.http.logs import event
 from adapters.http.metrics import Metrics
 from adapters.http.models import ApiError
 from adapters.http.writer import BatchingWriter
+from adapters.live_projections import LiveProjections
 from hub.eventlog import EventLog
 from hub.ingest import Clock, utc_now
 from hub.ingest_events import Prepared, Preparer
@@ -37,7 +38,7 @@ from hub.records import EVENTS, StreamPosition
 from hub.settings import HubSettings
 from hub.validation import Validator
 from projections.projector import Projector
-from projections.store import ProjectionStore, default_path
+from projections.store import default_path
 
 log = logging.getLogger("iwmo_hub.http")
 
@@ -201,7 +202,7 @@ class Runtime:
 
     def _project(self) -> None:
         backoff = 0.5
-        store: ProjectionStore | None = None
+        live = LiveProjections(self.config.projections)
         projector: Projector | None = None
         try:
             while not self._stop.is_set():
@@ -210,8 +211,11 @@ class Runtime:
                     self._stop.wait(0.2)
                     continue
                 try:
-                    if store is None:
-                        store = ProjectionStore(self.config.projections)
+                    if projector is not None and live.swapped():
+                        # `replay --swap` replaced the store: go on from the new file's checkpoint.
+                        projector = None
+                        event(log, logging.INFO, "projection store swapped; reopened")
+                    store = live.get()
                     if projector is None:
                         source = source_of(self.config.settings)
                         projector = Projector(hub.log, store, hub.mapper.to_event, source=source)
@@ -236,8 +240,7 @@ class Runtime:
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 10.0)
         finally:
-            if store is not None:
-                store.close()
+            live.close()
 
 
 _WORKER: Preparer | None = None

@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,51 @@ def test_the_same_on_kafka(site: Path, kafka_broker: KafkaBroker, tmp_path: Path
                            "json")) == []  # fmt: skip
     finally:
         delete_topics(kafka_broker.bootstrap, prefix)
+
+
+def test_a_following_projector_keeps_the_swapped_store_current(tmp_path: Path) -> None:
+    """`project --follow` notices `replay --swap` and folds later events into the new file."""
+    import signal
+
+    from adapters.sqlite_log import SqliteEventLog
+    from hub.records import EVENTS
+    from projections.store import ProjectionStore
+
+    hub(tmp_path, "generate", "--clients", "40", "--seed", "6", "--store", "sqlite:events.db")
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "project", "--follow", "--poll", "0.1",
+         "--store", "sqlite:events.db", "--projections", "live.db"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+    def caught_up() -> bool:
+        with SqliteEventLog(tmp_path / "events.db") as log:
+            end = log.end_position(EVENTS)
+        if not (tmp_path / "live.db").exists():
+            return False
+        store = ProjectionStore(tmp_path / "live.db")
+        try:
+            return store.position() == end
+        finally:
+            store.close()
+
+    def wait_for(condition: Any) -> None:
+        deadline = time.monotonic() + 60
+        while not condition():
+            assert follower.poll() is None, follower.communicate()[1]
+            assert time.monotonic() < deadline, "the follower did not catch up"
+            time.sleep(0.1)
+
+    try:
+        wait_for(caught_up)
+        swapped = as_json(hub(tmp_path, "replay", "--store", "sqlite:events.db", "--swap",
+                              "--projections", "live.db", "--format", "json"))  # fmt: skip
+        assert (tmp_path / "live.db").resolve() == Path(swapped["swap"]["target"])
+        hub(tmp_path, "generate", "--clients", "40", "--seed", "7", "--out", "more")
+        hub(tmp_path, "ingest", "--store", "sqlite:events.db", "more", ok=(0, 1))
+        wait_for(caught_up)  # in the swapped-in file, with no other command catching up
+    finally:
+        follower.send_signal(signal.SIGTERM)
+        _, stderr = follower.communicate(timeout=30)
+    assert follower.returncode == 0, stderr
+    assert "was swapped" in stderr
