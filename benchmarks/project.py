@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+sys.path.pop(0)  # benchmarks/ itself: its http.py would shadow the standard library's http
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.bootstrap import event_mapper, open_log

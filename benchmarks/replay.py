@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+sys.path.pop(0)  # benchmarks/ itself: its http.py would shadow the standard library's http
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import machine, table, write_section

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+sys.path.pop(0)  # benchmarks/ itself: its http.py would shadow the standard library's http
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import xmlschema
