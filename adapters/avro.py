@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import fastavro
 from fastavro.read import SchemaResolutionError
 from fastavro.schema import SchemaParseException, fingerprint, to_parsing_canonical_form
 
+from adapters.avro_plan import Plan, Unsupported, compile_schema
 from hub.errors import SerializationError
 from schemas import EVENTS as EVENT_SCHEMA_DIR
 
@@ -55,12 +56,14 @@ def schema_fingerprint(parsed_schema: Any) -> bytes:
 
 @dataclass(frozen=True)
 class EventSchema:
-    """One parsed event schema: which event type and version, and its fingerprint."""
+    """One parsed event schema: which event type and version, its fingerprint, and (when the
+    schema uses only what `adapters.avro_plan` compiles) its compiled writer and reader."""
 
     event_type: str
     version: int
     fingerprint: bytes
     parsed: Any = field(repr=False, compare=False)
+    plan: Plan | None = field(default=None, repr=False, compare=False)
 
 
 def load_schemas(directory: Path = EVENT_SCHEMA_DIR) -> list[dict[str, Any]]:
@@ -89,7 +92,13 @@ def parse_event_schema(raw: Mapping[str, Any]) -> EventSchema:
         parsed = fastavro.parse_schema(copy.deepcopy(dict(raw)))
     except (SchemaParseException, *_FASTAVRO_ERRORS) as e:
         raise SerializationError(f"invalid Avro schema {name} v{version}: {e}") from e
-    return EventSchema(name.rsplit(".", 1)[-1], version, schema_fingerprint(parsed), parsed)
+    fingerprint = schema_fingerprint(parsed)
+    try:
+        record = parsed if isinstance(parsed, dict) else {}  # a named record, checked above
+        plan: Plan | None = compile_schema(record, MARKER + fingerprint)
+    except Unsupported:
+        plan = None  # fastavro's generic writer and reader handle it
+    return EventSchema(name.rsplit(".", 1)[-1], version, fingerprint, parsed, plan)
 
 
 class AvroCodec:
@@ -135,7 +144,12 @@ class AvroCodec:
             ) from None
 
     def encode(self, event_type: str, version: int, data: Mapping[str, Any]) -> bytes:
-        schema = self.schema(event_type, version)
+        schema = self._by_version.get((event_type, version)) or self.schema(event_type, version)
+        if schema.plan is not None:
+            try:
+                return schema.plan.write(data)
+            except _FASTAVRO_ERRORS as e:
+                raise SerializationError(f"cannot encode {event_type} v{version}: {e}") from e
         out = io.BytesIO()
         out.write(MARKER + schema.fingerprint)
         try:
@@ -145,13 +159,42 @@ class AvroCodec:
             raise SerializationError(f"cannot encode {event_type} v{version}: {e}") from e
         return out.getvalue()
 
+    def object_encoder(
+        self, event_type: str, version: int, fields: Sequence[str]
+    ) -> Callable[[object], bytes] | None:
+        """Encodes objects whose attributes `fields` are exactly the schema's fields (nested
+        records likewise) without building a dict first; None when the schema has other
+        fields or no compiled plan (then `encode` with a dict is the way)."""
+        schema = self.schema(event_type, version)
+        plan = schema.plan
+        if plan is None or [f["name"] for f in schema.parsed["fields"]] != list(fields):
+            return None
+        write = plan.write_object
+
+        def encode(obj: object) -> bytes:
+            try:
+                return write(obj)
+            except _FASTAVRO_ERRORS as e:
+                raise SerializationError(f"cannot encode {event_type} v{version}: {e}") from e
+
+        return encode
+
     def decode(self, payload: bytes, event_type: str, version: int) -> dict[str, Any]:
+        if type(payload) is not bytes:
+            payload = bytes(payload)  # a bytearray or memoryview from a store
         writer = self.writer_schema(payload)
         if writer.event_type != event_type:
             raise SerializationError(
                 f"payload holds {writer.event_type} v{writer.version}, expected {event_type}"
             )
         reader = self.schema(event_type, version)
+        if reader is writer and reader.plan is not None:
+            # Written with the very schema this code reads: no resolution, the compiled reader.
+            try:
+                found = reader.plan.read(payload, HEADER_SIZE)
+            except _FASTAVRO_ERRORS as e:
+                raise SerializationError(f"cannot decode {event_type} v{version}: {e}") from e
+            return found
         body = io.BytesIO(payload[HEADER_SIZE:])
         try:
             data = fastavro.schemaless_reader(body, writer.parsed, reader.parsed)

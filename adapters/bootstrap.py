@@ -32,12 +32,19 @@ from hub.eventlog import EventLog
 from hub.events import EventMapper
 from hub.ingest import Clock, IngestService, ReadReceived, received_reader, utc_now
 from hub.ingest_events import Prepared, Preparer
+from hub.ingest_wire import Wire, from_wire, to_wire
+from hub.messagetypes import MessageType
 from hub.records import StoredRecord
 from hub.settings import HubSettings
-from hub.validation import Validator
+from hub.validation import Validator, compiled_schema
 
-#: Documents per task sent to a worker process: big enough that pickling overhead is small.
-CHUNK: Final = 50
+#: Documents per task sent to a worker process: big enough that the per-task cost of the
+#: process pool is small, small enough that the first results come back soon.
+CHUNK: Final = 200
+#: Documents prepared ahead of the ingesting process, at most: more than a batch (200), so
+#: workers keep validating while a whole batch waits for the store to confirm it, and few
+#: enough that memory stays bounded however far the store falls behind.
+AHEAD: Final = 1000
 
 
 @functools.cache
@@ -169,28 +176,37 @@ _WORKER_PREPARER: Preparer | None = None
 
 def _init_worker(today: dt.date | None) -> None:
     global _WORKER_PREPARER
-    _WORKER_PREPARER = Preparer(Validator(today=today), event_mapper())
+    validator = Validator(today=today)
+    _WORKER_PREPARER = Preparer(validator, event_mapper())
+    # Compile every schema now (about a second): otherwise the first documents of each
+    # type wait for it while the ingesting process has nothing to store.
+    for message_type in MessageType:
+        compiled_schema(message_type, validator.schema_dir)
 
 
-def _prepare_chunk(chunk: list[tuple[bytes, dt.datetime]]) -> list[Prepared]:
+def _prepare_chunk(chunk: list[tuple[bytes, dt.datetime]]) -> list[Wire]:
+    """Runs in a worker: the chunk prepared, as plain tuples (`hub.ingest_wire.to_wire`)."""
     assert _WORKER_PREPARER is not None, "worker not initialised"
     prepare = _WORKER_PREPARER.prepare
-    return [prepare(content, received_at) for content, received_at in chunk]
+    return [to_wire(prepare(content, received_at), content) for content, received_at in chunk]
 
 
 class ParallelPreparer:
     """Validates and encodes in `count` processes, results in input order (a `PrepareMany`).
 
     Workers are started with `spawn` (no fork of a process that runs Kafka client threads)
-    on first use; at most `4 * count` chunks are in flight, so memory stays bounded however
-    far the store falls behind.
+    on first use; at most `ahead` documents (and at least two chunks per worker) are in
+    flight, so memory stays bounded however far the store falls behind.
     """
 
-    def __init__(self, count: int, today: dt.date | None = None, chunk: int = CHUNK) -> None:
+    def __init__(
+        self, count: int, today: dt.date | None = None, chunk: int = CHUNK, ahead: int = AHEAD
+    ) -> None:
         if count < 1 or chunk < 1:
             raise ValueError("need at least one worker and one document per chunk")
         self.count = count
         self.chunk = chunk
+        self.in_flight = max(2 * count, ahead // chunk)
         self._today = today
         self._executor: ProcessPoolExecutor | None = None
 
@@ -206,18 +222,20 @@ class ParallelPreparer:
 
     def __call__(self, items: Iterator[tuple[bytes, dt.datetime]]) -> Iterator[Prepared]:
         pool = self._pool()
-        pending: deque[Future[list[Prepared]]] = deque()
+        pending: deque[tuple[list[tuple[bytes, dt.datetime]], Future[list[Wire]]]] = deque()
         try:
             while True:
                 chunk = list(itertools.islice(items, self.chunk))
                 if chunk:
-                    pending.append(pool.submit(_prepare_chunk, chunk))
-                if pending and (not chunk or len(pending) >= 4 * self.count):
-                    yield from pending.popleft().result()
+                    pending.append((chunk, pool.submit(_prepare_chunk, chunk)))
+                if pending and (not chunk or len(pending) >= self.in_flight):
+                    sent, future = pending.popleft()
+                    for (content, received_at), wire in zip(sent, future.result(), strict=True):
+                        yield from_wire(wire, content, received_at)
                 elif not chunk:
                     return
         finally:
-            for future in pending:
+            for _, future in pending:
                 future.cancel()
 
     def warm(self) -> None:
@@ -225,6 +243,11 @@ class ParallelPreparer:
         pool = self._pool()
         for future in [pool.submit(_prepare_chunk, []) for _ in range(self.count)]:
             future.result()
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (none before first use), e.g. to measure their CPU."""
+        processes = getattr(self._executor, "_processes", None) or {}
+        return sorted(processes)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -5,7 +5,8 @@ itself through the admin client with explicit partition counts and configs (the 
 auto-creation is never relied on, and is refused on every client here). Records are keyed by
 gemeente code, so the default (murmur2, as in Java) partitioner keeps each gemeente's history
 in one partition, in order. The producer is idempotent with acks=all, and `append` returns
-only after `flush` and an acknowledgement for every record. Group positions are Kafka's own
+only after `flush` and an acknowledgement for every record (adapters.kafka_batches hands it
+whole batches). Group positions are Kafka's own
 committed offsets (group `<prefix>.<group>`), written through the admin client; readers
 assign partitions themselves, so a group is a checkpoint, not a rebalancing membership.
 
@@ -26,6 +27,9 @@ import kafka.errors as kerrors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from adapters.kafka_batches import TYPE_HEADER as TYPE_HEADER  # re-exported: record headers
+from adapters.kafka_batches import VERSION_HEADER as VERSION_HEADER
+from adapters.kafka_batches import BulkAppender, append_each, append_in_bulk, bulk_supported
 from adapters.kafka_support import (
     connect,
     ensure_topics,
@@ -45,8 +49,6 @@ DEFAULT_PARTITIONS: Final[Mapping[str, int]] = {"events": 6, "rejected": 2}
 DEFAULT_TIMEOUT_MS: Final = 15_000
 #: Room for the largest message (OP179: 25 MB) in a MessageReceived, with headroom.
 DEFAULT_MAX_RECORD_BYTES: Final = 32 * 1024 * 1024
-TYPE_HEADER: Final = "event-type"
-VERSION_HEADER: Final = "schema-version"
 _TOPIC_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 T = TypeVar("T")
 
@@ -65,6 +67,7 @@ class KafkaEventLog(EventLog):
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
         compression_type: str | None = None,
         client_id: str = "iwmo-hub",
+        bulk: bool | None = None,
     ) -> None:
         servers = (
             [bootstrap_servers] if isinstance(bootstrap_servers, str) else list(bootstrap_servers)
@@ -101,9 +104,13 @@ class KafkaEventLog(EventLog):
             "delivery_timeout_ms": timeout_ms + 5,
             "allow_auto_create_topics": False,
         }
+        # Appends hand whole batches to the producer (adapters.kafka_batches) unless this
+        # kafka-python lacks the internals for it, or `bulk=False` asks for plain `send`.
+        self._bulk = bulk_supported() if bulk is None else bulk
         self._lock = threading.Lock()
         self._closed = False
         self._producer: Any = None
+        self._appender: BulkAppender | None = None
         self._idle_readers: list[Any] = []
         self._admin: Any = self._connect(KafkaAdminClient)
         try:
@@ -193,34 +200,23 @@ class KafkaEventLog(EventLog):
         with self._lock:
             if self._producer is None:
                 self._producer = self._connect(KafkaProducer, **self._producer_config)
-            producer = self._producer
+                self._appender = BulkAppender(self._producer, self.topics) if self._bulk else None
+            producer, appender = self._producer, self._appender
         deadline = time.monotonic() + self.timeout_ms / 1000
         try:
-            futures = [
-                producer.send(
-                    self.topics[r.stream],
-                    value=r.payload,
-                    key=r.key.encode("utf-8"),
-                    headers=[
-                        (TYPE_HEADER, r.event_type.encode("utf-8")),
-                        (VERSION_HEADER, str(r.schema_version).encode("ascii")),
-                    ],
-                    timestamp_ms=r.timestamp_ms,
-                )
-                for r in records
-            ]
-            producer.flush(timeout=max(0.0, deadline - time.monotonic()))
-            acknowledged = [f.get(timeout=max(0.0, deadline - time.monotonic())) for f in futures]
+            if appender is not None:
+                return append_in_bulk(producer, appender, records, deadline)
+            return append_each(producer, self.topics, records, deadline)
         except (kerrors.KafkaError, OSError) as e:
             # Drop the producer: records still buffered must not slip out after we report failure.
             self._discard_producer(producer)
             raise self._translate(f"acknowledge {len(records)} record(s)", e) from e
-        return [RecordPosition(md.partition, md.offset) for md in acknowledged]
 
     def _discard_producer(self, producer: Any) -> None:
         with self._lock:
             if self._producer is producer:
                 self._producer = None
+                self._appender = None
         # Stop its I/O thread first: kafka-python's close(timeout=0) raises from flush() while
         # batches are unfinished, before it stops the thread, which would then still deliver
         # records after append reported the failure (and __del__ would raise again later).
@@ -386,6 +382,7 @@ class KafkaEventLog(EventLog):
             self._closed = True
             clients = [self._producer, *self._idle_readers]
             self._producer = None
+            self._appender = None
             self._idle_readers.clear()
         for client in clients:
             if client is None:

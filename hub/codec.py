@@ -27,7 +27,7 @@ from hub.messagetypes import BASIS_NS, MessageType
 from hub.model import MESSAGE_CLASSES, Basis, Message, element_name
 from hub.xmlsafe import parse_bytes
 
-__all__ = ["from_bytes", "parse_message", "to_element", "to_xml"]
+__all__ = ["from_bytes", "parse_message", "parse_part", "to_element", "to_xml"]
 
 _TEXT, _INT, _DATE, _TIME, _NESTED, _LIST, _CODES = range(7)
 _SCALARS: dict[Any, int] = {str: _TEXT, int: _INT, dt.date: _DATE, dt.time: _TIME}
@@ -35,6 +35,7 @@ _SCALARS: dict[Any, int] = {str: _TEXT, int: _INT, dt.date: _DATE, dt.time: _TIM
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIME_RE = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?")
 _INT_RE = re.compile(r"[+-]?[0-9]+")
+_TIME8_RE = re.compile(r"[0-9]{2}:[0-5][0-9]:[0-5][0-9]")
 _REQUIRED = object()  # marks a field without a default in `_TypeCodec.setters`
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
@@ -170,8 +171,51 @@ def parse_message(root: etree._Element) -> Message:
     return message
 
 
+def parse_part(element: etree._Element, cls: type, message_type: MessageType) -> dict[str, Any]:
+    """One part of a message (e.g. a ToegewezenProduct element) as a dict of its model fields
+    (`cls` within `message_type`; nested parts as dicts, absent optional fields left out), for
+    callers that hold the parsed tree and need only some parts of it, such as ingest after
+    validation. `InvalidMessage` on anything the model cannot hold, as for whole messages."""
+    try:
+        codec = _CODECS[(cls, message_type)]
+    except KeyError:
+        raise TypeError(f"{cls.__name__} is not part of a {message_type.name} message") from None
+    return _as_dict(element, codec)
+
+
 def _parse(element: etree._Element, codec: _TypeCodec) -> Any:
+    values = _fields(element, codec, _parse)
+    # Build the frozen object through its slot descriptors: the same result as calling the
+    # dataclass (every field set, defaults filled), in about half the time.
+    obj: Any = _new(codec.cls)
+    get = values.get
+    for setter, name, default in codec.setters:
+        value = get(name, default)
+        if value is _REQUIRED:
+            raise _missing(element, codec, values)
+        setter(obj, value)
+    return obj
+
+
+def _as_dict(element: etree._Element, codec: _TypeCodec) -> dict[str, Any]:
+    values = _fields(element, codec, _as_dict)
+    if not all(name in values for name in codec.required):
+        raise _missing(element, codec, values)
+    return values
+
+
+def _missing(element: etree._Element, codec: _TypeCodec, values: dict[str, Any]) -> InvalidMessage:
+    missing = ", ".join(element_name(n) for n in codec.required if n not in values)
+    return _error(element, f"{codec.local} lacks required element(s) {missing}")
+
+
+def _fields(
+    element: etree._Element, codec: _TypeCodec, nested: Callable[[etree._Element, Any], Any]
+) -> dict[str, Any]:
+    """The values of `element`'s children by field name; `nested` reads a nested part."""
     # Written for speed (ingest hot path): tuple lookups, kinds tested by frequency, no XPath.
+    # Each converter reads the form a valid document has first, and anything else (spaces,
+    # comments, 24:00:00, signs) the careful way.
     lookup = codec.lookup
     values: dict[str, Any] = {}
     seen = 0
@@ -187,10 +231,12 @@ def _parse(element: etree._Element, codec: _TypeCodec) -> Any:
             text = child.text
             values[name] = (text or "") if not len(child) else _joined_text(child)
         elif kind == _NESTED:
-            values[name] = _parse(child, sub)
+            values[name] = nested(child, sub)
         elif kind == _DATE:
             text = child.text
-            if text is None or len(text) != 10 or len(child) or not _DATE_RE.fullmatch(text):
+            # YYYY-MM-DD: fromisoformat refuses anything else of that shape (other digits
+            # than ASCII ones too); its other ten-character form has a W where a dash is.
+            if text is None or len(text) != 10 or text[4] != "-" or text[7] != "-" or len(child):
                 values[name] = _date(child)
             else:
                 try:
@@ -200,7 +246,7 @@ def _parse(element: etree._Element, codec: _TypeCodec) -> Any:
         elif kind == _INT:
             values[name] = _int(child)
         elif kind == _LIST:
-            values[name] = tuple([_parse(item, sub) for item in _items(child, item_tag, name)])
+            values[name] = tuple([nested(item, sub) for item in _items(child, item_tag, name)])
         elif kind == _TIME:
             values[name] = _time(child)
         else:
@@ -212,20 +258,7 @@ def _parse(element: etree._Element, codec: _TypeCodec) -> Any:
             )
     if seen != len(values):
         raise _duplicate(element, codec)
-    # Build the frozen object through its slot descriptors: the same result as calling the
-    # dataclass (every field set, defaults filled), in about half the time.
-    obj: Any = _new(codec.cls)
-    get = values.get
-    for setter, name, default in codec.setters:
-        value = get(name, default)
-        if value is _REQUIRED:
-            missing = [n for n in codec.required if n not in values]
-            raise _error(
-                element,
-                f"{codec.local} lacks required element(s) {', '.join(map(element_name, missing))}",
-            )
-        setter(obj, value)
-    return obj
+    return values
 
 
 def _duplicate(element: etree._Element, codec: _TypeCodec) -> InvalidMessage:
@@ -260,6 +293,9 @@ def _stripped(element: etree._Element) -> str:
 
 
 def _int(element: etree._Element) -> int:
+    text = element.text
+    if text is not None and text.isascii() and text.isdigit() and not len(element):
+        return int(text)
     text = _stripped(element)
     if not _INT_RE.fullmatch(text):
         raise _error(element, f"{text!r} is not an integer")
@@ -277,6 +313,9 @@ def _date(element: etree._Element) -> dt.date:
 
 
 def _time(element: etree._Element) -> dt.time:
+    text = element.text
+    if text and len(text) == 8 and text < "24" and not len(element) and _TIME8_RE.fullmatch(text):
+        return dt.time(int(text[:2]), int(text[3:5]), int(text[6:]))
     text = _stripped(element)
     match = _TIME_RE.fullmatch(text)
     if match:

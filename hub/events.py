@@ -13,19 +13,27 @@ implemented by `adapters.avro`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Protocol
 
 from hub.errors import InvalidMessage, SerializationError
+from hub.event_plans import build_event as build_event  # re-exported: the hub's event API
+from hub.event_plans import from_avro as from_avro
+from hub.event_plans import plan_of
+from hub.event_plans import to_avro as to_avro
 from hub.masking import mask_bsn
 from hub.messagetypes import MessageType
-from hub.records import EVENTS, REJECTED, UNKNOWN_KEY, StoredRecord, Stream
+from hub.records import EVENTS, REJECTED, UNKNOWN_KEY, StoredRecord, Stream, restore_record
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # The message types a gemeente sends (Afzender is LDT_Gemeente); the others come from an
 # aanbieder and name the gemeente as Ontvanger. Used to key every record by gemeente code.
 _SENT_BY_GEMEENTE = frozenset({MessageType.WMO301, MessageType.WMO306, MessageType.WMO308})
+# The same by name, and every type's name: the usual spelling needs no MessageType lookup.
+_SENT_BY_GEMEENTE_NAMES = frozenset(mt.name for mt in _SENT_BY_GEMEENTE)
+_TYPE_NAMES = frozenset(mt.name for mt in MessageType)
+_MS = dt.timedelta(milliseconds=1)
 
 
 def _nested(cls: type) -> dict[str, type]:
@@ -42,7 +50,7 @@ def epoch_ms(moment: dt.datetime) -> int:
     """Milliseconds since the epoch for an aware datetime (the log's timestamp unit)."""
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
-    return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
+    return (moment - _EPOCH) // _MS
 
 
 def _utc_ms(moment: dt.datetime) -> dt.datetime:
@@ -132,12 +140,17 @@ class MessageReceived(Event):
     content: bytes = field(repr=False)
 
     def __post_init__(self) -> None:
-        MessageType.from_name(self.message_type)
+        if self.message_type not in _TYPE_NAMES:
+            MessageType.from_name(self.message_type)  # 'wmo301' and '301' are allowed too
         object.__setattr__(self, "received_at", _utc_ms(self.received_at))
 
     @property
     def key(self) -> str:
-        sent_by_gemeente = MessageType.from_name(self.message_type) in _SENT_BY_GEMEENTE
+        name = self.message_type
+        if name in _TYPE_NAMES:
+            sent_by_gemeente = name in _SENT_BY_GEMEENTE_NAMES
+        else:
+            sent_by_gemeente = MessageType.from_name(name) in _SENT_BY_GEMEENTE
         return self.sender if sent_by_gemeente else self.receiver
 
 
@@ -255,50 +268,6 @@ EVENT_TYPES: dict[str, type[AnyEvent]] = {
 }
 
 
-def to_avro(record: object) -> dict[str, Any]:
-    """An event (or nested part) as the dict its Avro schema describes."""
-    return {f.name: _plain(getattr(record, f.name)) for f in fields(record)}  # type: ignore[arg-type]
-
-
-def _plain(value: object) -> object:
-    if is_dataclass(value) and not isinstance(value, type):
-        return to_avro(value)
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-_FIELDS: dict[type, tuple[Field[Any], ...]] = {}
-
-
-def _class_fields(cls: type) -> tuple[Field[Any], ...]:
-    """`fields(cls)`, computed once: decoding asks for it per event and per nested part."""
-    found = _FIELDS.get(cls)
-    if found is None:
-        found = _FIELDS[cls] = fields(cls)
-    return found
-
-
-def from_avro(cls: type[Any], data: Mapping[str, Any]) -> Any:
-    """An instance of `cls` from a dict shaped by its Avro schema; unknown keys are ignored."""
-    kwargs: dict[str, Any] = {}
-    for f in _class_fields(cls):
-        if f.name not in data:
-            if f.default is MISSING and f.default_factory is MISSING:
-                raise SerializationError(f"{cls.__name__}: field {f.name!r} missing from payload")
-            continue
-        value = data[f.name]
-        if value is not None and "nested" in f.metadata:
-            value = from_avro(f.metadata["nested"], value)
-        elif "items" in f.metadata:
-            value = tuple(from_avro(f.metadata["items"], v) for v in value)
-        kwargs[f.name] = value
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as e:
-        raise SerializationError(f"{cls.__name__}: payload does not make a valid event: {e}") from e
-
-
 class PayloadCodec(Protocol):
     """Turns an event's dict into self-describing bytes and back (`adapters.avro.AvroCodec`)."""
 
@@ -310,31 +279,52 @@ class PayloadCodec(Protocol):
         """`payload`, whatever schema version wrote it, as version `version` of `event_type`."""
         ...
 
+    def object_encoder(
+        self, event_type: str, version: int, fields: Sequence[str]
+    ) -> Callable[[object], bytes] | None:
+        """A faster `encode` that reads an event's fields (named `fields`, in order) straight
+        from its attributes, or None if the codec cannot do that for this schema."""
+        ...
+
 
 class EventMapper:
     """Turns events into stored records and back; the only place that knows both."""
 
     def __init__(self, codec: PayloadCodec) -> None:
         self._codec = codec
+        # Per event type: its class, plan and (if the codec has one) the encoder that reads
+        # the event's attributes directly; looked up once per record on both paths.
+        self._by_type = {
+            name: (cls, plan, codec.object_encoder(name, cls.schema_version, plan.names))
+            for name, cls in EVENT_TYPES.items()
+            for plan in (plan_of(cls),)
+        }
 
     def to_record(self, event: AnyEvent, *, timestamp_ms: int) -> StoredRecord:
         """The record for `event`, stamped `timestamp_ms` (when the hub received the message)."""
-        event_type = event.event_type()
-        return StoredRecord(
-            stream=event.stream,
-            key=event.key,
-            event_type=event_type,
-            schema_version=event.schema_version,
-            payload=self._codec.encode(event_type, event.schema_version, to_avro(event)),
-            timestamp_ms=timestamp_ms,
+        cls = type(event)
+        event_type = cls.__name__
+        found = self._by_type.get(event_type)
+        if found is None or found[0] is not cls:
+            raise SerializationError(f"not an event the hub stores: {cls.__name__}")
+        version = cls.schema_version
+        encode = found[2]
+        payload = (
+            encode(event)
+            if encode is not None
+            else self._codec.encode(event_type, version, found[1].dump(event))
         )
+        key = event.key
+        if not key or timestamp_ms < 0:  # the checks StoredRecord makes that could fail here
+            raise SerializationError(f"{event_type}: empty key or timestamp before 1970")
+        return restore_record(cls.stream, key, event_type, version, payload, timestamp_ms)
 
     def to_event(self, record: StoredRecord) -> AnyEvent:
         """The event in `record`, upgraded to the version this code knows."""
-        try:
-            cls = EVENT_TYPES[record.event_type]
-        except KeyError:
-            raise SerializationError(f"unknown event type {record.event_type!r}") from None
+        found = self._by_type.get(record.event_type)
+        if found is None:
+            raise SerializationError(f"unknown event type {record.event_type!r}")
+        cls, plan, _ = found
         data = self._codec.decode(record.payload, record.event_type, cls.schema_version)
-        event: AnyEvent = from_avro(cls, data)
+        event: AnyEvent = plan.load(data)
         return event

@@ -16,11 +16,11 @@ import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from lxml import etree
 
-from hub.codec import _CODECS, _parse  # see _parse_part
+from hub.codec import parse_part
 from hub.errors import InvalidMessage, MessageTooLarge, SerializationError, ValidationError
 from hub.events import (
     AssignmentIssued,
@@ -30,9 +30,8 @@ from hub.events import (
     EventMapper,
     MessageReceived,
     MessageRejected,
-    Omvang,
-    Product,
     RejectionError,
+    build_event,
     epoch_ms,
 )
 from hub.masking import mask_text
@@ -50,18 +49,37 @@ _NAMESPACE_BYTES: Final = MESSAGE_ID_NAMESPACE.bytes
 
 def uuid5(name: str) -> str:
     """`str(uuid.uuid5(MESSAGE_ID_NAMESPACE, name))`, without building UUID objects (hot path)."""
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).hexdigest()
+    # The first 16 bytes, with version 5 in the high nibble of byte 6 and the RFC 4122
+    # variant (binary 10) in the top bits of byte 8.
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-# Per heen message type: the Client's product wrapper, the model class of one line.
-_LINES: Final[dict[MessageType, tuple[str, type]]] = {
-    MessageType.WMO301: ("ToegewezenProducten", ToegewezenProduct),
-    MessageType.WMO305: ("StartProducten", StartProduct),
-    MessageType.WMO307: ("StopProducten", StopProduct),
+_VARIANT: Final = {f"{n:x}": f"{n & 0x3 | 0x8:x}" for n in range(16)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Lines:
+    """Where a heen message keeps its product lines, and what each line becomes."""
+
+    client: str  # the tags of Client, Client/Bsn and the lines' wrapper
+    bsn: str
+    wrapper: str
+    model: type  # the model class of one line (hub.codec reads it)
+    event: type[DomainEvent]
+
+
+def _lines(message_type: MessageType, wrapper: str, model: type, event: type) -> _Lines:
+    tag = message_type.tag
+    return _Lines(tag("Client"), tag("Bsn"), tag(wrapper), model, event)
+
+
+_LINES: Final[dict[MessageType, _Lines]] = {
+    MessageType.WMO301: _lines(
+        MessageType.WMO301, "ToegewezenProducten", ToegewezenProduct, AssignmentIssued
+    ),
+    MessageType.WMO305: _lines(MessageType.WMO305, "StartProducten", StartProduct, CareStarted),
+    MessageType.WMO307: _lines(MessageType.WMO307, "StopProducten", StopProduct, CareStopped),
 }
 
 
@@ -246,87 +264,32 @@ class Preparer:
 def domain_events(
     root: etree._Element, message_type: MessageType, sender: str, receiver: str, message_id: str
 ) -> list[DomainEvent]:
-    """One event per product line of a valid heen message, in document order."""
-    wrapper, line_cls = _LINES[message_type]
-    client = _child(root, message_type.tag("Client"))
-    bsn = _child(client, message_type.tag("Bsn")).text or ""
-    lines = [
-        _parse_part(el, line_cls, message_type)
-        for el in _child(client, message_type.tag(wrapper))
-        if isinstance(el.tag, str)  # skip comments
-    ]
+    """One event per product line of a valid heen message, in document order.
+
+    Reads only the product lines of the tree validation already parsed (`hub.codec.parse_part`:
+    the codec's own mapping, without building model objects the events would copy).
+    """
+    line = _LINES[message_type]
+    client = _child(root, line.client)
+    bsn = _child(client, line.bsn).text or ""
     if message_type is MessageType.WMO301:
         gemeente, aanbieder = sender, receiver  # a gemeente sends the WMO301
-        return [_assignment(line, message_id, gemeente, aanbieder, bsn) for line in lines]
-    gemeente, aanbieder = receiver, sender  # an aanbieder sends WMO305 and WMO307
-    common: dict[str, Any] = {
+    else:
+        gemeente, aanbieder = receiver, sender  # an aanbieder sends WMO305 and WMO307
+    common = {
         "hub_message_id": message_id,
         "gemeente": gemeente,
         "aanbieder": aanbieder,
         "bsn": bsn,
     }
-    if message_type is MessageType.WMO305:
-        return [CareStarted(**common, **_care_fields(line)) for line in lines]
+    model, event_cls = line.model, line.event
+    # The event classes use the model's field names (AssignmentIssued = ToegewezenProduct plus
+    # the fields every event of the message shares), so a line's fields map over unchanged.
     return [
-        CareStopped(
-            **common,
-            **_care_fields(line),
-            reden_beeindiging=line.reden_beeindiging,
-            einddatum=line.einddatum,
-        )
-        for line in lines
+        build_event(event_cls, {**parse_part(el, model, message_type), **common})
+        for el in _child(client, line.wrapper)
+        if isinstance(el.tag, str)  # skip comments
     ]
-
-
-def _assignment(
-    line: ToegewezenProduct, message_id: str, gemeente: str, aanbieder: str, bsn: str
-) -> AssignmentIssued:
-    omvang = line.omvang
-    return AssignmentIssued(
-        hub_message_id=message_id,
-        gemeente=gemeente,
-        aanbieder=aanbieder,
-        bsn=bsn,
-        toewijzing_nummer=line.toewijzing_nummer,
-        referentie_aanbieder=line.referentie_aanbieder,
-        product=_product(line.product),
-        toewijzingsdatum=line.toewijzingsdatum,
-        toewijzingstijd=line.toewijzingstijd,
-        ingangsdatum=line.ingangsdatum,
-        einddatum=line.einddatum,
-        reden_wijziging=line.reden_wijziging,
-        omvang=None
-        if omvang is None
-        else Omvang(volume=omvang.volume, eenheid=omvang.eenheid, frequentie=omvang.frequentie),
-        budget=line.budget,
-        commentaar=line.commentaar,
-    )
-
-
-def _care_fields(line: StartProduct | StopProduct) -> dict[str, Any]:
-    """The fields StartProduct and StopProduct share, as event keyword arguments."""
-    return {
-        "toewijzing_nummer": line.toewijzing_nummer,
-        "product": _product(line.product),
-        "toewijzing_ingangsdatum": line.toewijzing_ingangsdatum,
-        "begindatum": line.begindatum,
-        "status_aanlevering": line.status_aanlevering,
-    }
-
-
-def _product(product: Any) -> Product | None:
-    return None if product is None else Product(categorie=product.categorie, code=product.code)
-
-
-def _parse_part(element: etree._Element, cls: type, message_type: MessageType) -> Any:
-    """One part of a message (a product line) through hub.codec's own mapping.
-
-    `hub.codec` only offers whole messages; a full parse of a WMO301 costs about as much as
-    half its validation (names, addresses, relations the events never use), so ingest reads
-    just the parts it needs with the codec's per-class parser. A public `parse_part` in
-    hub.codec would remove the private import.
-    """
-    return _parse(element, _CODECS[(cls, message_type)])
 
 
 def _child(parent: etree._Element, tag: str) -> etree._Element:
@@ -338,46 +301,56 @@ def _child(parent: etree._Element, tag: str) -> etree._Element:
     raise InvalidMessage(f"{etree.QName(tag).localname} missing from a validated message")
 
 
-def _texts(parent: etree._Element | None, names: dict[str, str]) -> dict[str, str]:
-    """Text of the children whose tag is in `names`, by name (raw, as hub.codec reads it)."""
-    found: dict[str, str] = {}
-    if parent is not None:
-        for child in parent:
-            name = names.get(child.tag) if isinstance(child.tag, str) else None
-            if name is not None and name not in found:
-                found[name] = child.text or ""
-    return found
-
-
-def _first(parent: etree._Element | None, tag: str) -> etree._Element | None:
-    if parent is not None:
-        for child in parent:
-            if child.tag == tag:
-                return child
+def _first(parent: etree._Element, tag: str) -> etree._Element | None:
+    for child in parent:
+        if child.tag == tag:
+            return child
     return None
 
 
 def read_header(root: etree._Element, message_type: MessageType) -> HeaderFacts:
-    """Afzender, Ontvanger and BerichtIdentificatie as far as they can be read (any message)."""
-    header = _first(root, message_type.tag("Header"))
-    values = _texts(header, _HEADER_NAMES[message_type])
-    ident = _first(header, message_type.tag("BerichtIdentificatie"))
-    values.update(_texts(ident, _IDENT_NAMES))
-    day = values.get("dagtekening", "").strip()
+    """Afzender, Ontvanger and BerichtIdentificatie as far as they can be read (any message).
+
+    Raw texts of the first occurrence of each, as hub.codec reads them; runs once per
+    message on the ingest hot path, so it walks the Header's children just once.
+    """
+    header_tag, afzender_tag, ontvanger_tag, ident_tag = _HEADER_TAGS[message_type]
+    afzender = ontvanger = identificatie = day = None
+    header = _first(root, header_tag)
+    ident: etree._Element | None = None
+    if header is not None:
+        for child in header:
+            tag = child.tag
+            if tag == afzender_tag and afzender is None:
+                afzender = child.text or ""
+            elif tag == ontvanger_tag and ontvanger is None:
+                ontvanger = child.text or ""
+            elif tag == ident_tag and ident is None:
+                ident = child
+    if ident is not None:
+        for child in ident:
+            tag = child.tag
+            if tag == _IDENTIFICATIE_TAG and identificatie is None:
+                identificatie = child.text or ""
+            elif tag == _DAGTEKENING_TAG and day is None:
+                day = child.text or ""
+    day = (day or "").strip()
     try:
         dagtekening = dt.date.fromisoformat(day) if len(day) == 10 else None
     except ValueError:
         dagtekening = None
     return HeaderFacts(
         message_type.name,
-        values.get("afzender") or None,
-        values.get("ontvanger") or None,
-        values.get("identificatie") or None,
+        afzender or None,
+        ontvanger or None,
+        identificatie or None,
         dagtekening,
     )
 
 
-_HEADER_NAMES: Final = {
-    mt: {mt.tag("Afzender"): "afzender", mt.tag("Ontvanger"): "ontvanger"} for mt in MessageType
+_HEADER_TAGS: Final = {
+    mt: (mt.tag("Header"), mt.tag("Afzender"), mt.tag("Ontvanger"), mt.tag("BerichtIdentificatie"))
+    for mt in MessageType
 }
-_IDENT_NAMES: Final = {basis("Identificatie"): "identificatie", basis("Dagtekening"): "dagtekening"}
+_IDENTIFICATIE_TAG: Final = basis("Identificatie")
+_DAGTEKENING_TAG: Final = basis("Dagtekening")

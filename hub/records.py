@@ -10,7 +10,7 @@ each key's history (one gemeente's) totally ordered. The embedded store has one 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -149,6 +149,20 @@ class StoredRecord:
         if self.timestamp_ms < 0:
             raise ValueError(f"timestamp before 1970: {self.timestamp_ms}")
 
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        # Worker processes send prepared records to the ingesting one: rebuild them without
+        # re-running the checks (they passed when the record was made) or the generic
+        # slots-dataclass state protocol, which cost several times more per record.
+        return restore_record, (
+            self.stream,
+            self.key,
+            self.event_type,
+            self.schema_version,
+            self.payload,
+            self.timestamp_ms,
+            self.position,
+        )
+
     def at(self, position: RecordPosition) -> StoredRecord:
         """The same record as read back from `position`."""
         return dataclasses.replace(self, position=position)
@@ -156,3 +170,54 @@ class StoredRecord:
     def without_position(self) -> StoredRecord:
         """The record as it was appended (for comparing what was written with what was read)."""
         return dataclasses.replace(self, position=None)
+
+
+_new = object.__new__
+_SET_PARTITION, _SET_OFFSET = (
+    getattr(RecordPosition, f.name).__set__ for f in dataclasses.fields(RecordPosition)
+)
+
+
+def positions_in(partition: int, offsets: Iterable[int]) -> list[RecordPosition]:
+    """RecordPositions of one partition, as a store reports them (partition and offsets that
+    are never negative): one append gets thousands, so they skip the checks a caller's
+    RecordPosition gets."""
+    if partition < 0:
+        raise ValueError(f"negative partition {partition}")
+    found = []
+    for offset in offsets:
+        if offset < 0:
+            raise ValueError(f"negative offset {offset}")
+        position: RecordPosition = _new(RecordPosition)
+        _SET_PARTITION(position, partition)
+        _SET_OFFSET(position, offset)
+        found.append(position)
+    return found
+
+
+_SET_STREAM, _SET_KEY, _SET_TYPE, _SET_VERSION, _SET_PAYLOAD, _SET_TIME, _SET_POSITION = (
+    getattr(StoredRecord, f.name).__set__ for f in dataclasses.fields(StoredRecord)
+)
+
+
+def restore_record(
+    stream: Stream,
+    key: str,
+    event_type: str,
+    schema_version: int,
+    payload: bytes,
+    timestamp_ms: int,
+    position: RecordPosition | None = None,
+) -> StoredRecord:
+    """A StoredRecord from fields known to be valid, without checking them again: records
+    that were checked when made and crossed a process boundary (see `__reduce__`), or that
+    the event mapper makes from an event (a known stream, type and version)."""
+    record: StoredRecord = _new(StoredRecord)
+    _SET_STREAM(record, stream)
+    _SET_KEY(record, key)
+    _SET_TYPE(record, event_type)
+    _SET_VERSION(record, schema_version)
+    _SET_PAYLOAD(record, payload)
+    _SET_TIME(record, timestamp_ms)
+    _SET_POSITION(record, position)
+    return record

@@ -234,3 +234,34 @@ def _append_when_back(log: KafkaEventLog, records: list[StoredRecord]) -> None:
                 raise
             time.sleep(0.2)  # bounded retry: the deadline above ends it
     log.append(records)
+
+
+@pytest.mark.kafka
+def test_appends_in_bulk_and_record_by_record_store_alike(kafka_broker: KafkaBroker) -> None:
+    # Ingest hands whole batches to the producer; the plain `send` path is the fallback when
+    # kafka-python lacks the internals for that. Both must put each key in the same partition
+    # (the default partitioner's) and store the same records in order.
+    keys = random_keys(12)
+    stored = {}
+    for bulk in (True, False):
+        prefix = unique_prefix()
+        log = KafkaEventLog(kafka_broker.bootstrap, prefix=prefix, partitions=PARTITIONS, bulk=bulk)
+        try:
+            records = [
+                *make_records(EVENTS, keys, 3, timestamp_ms=past_ms(), tag=f"bulk={bulk}"),
+                *make_records(REJECTED, keys[:3], 2, timestamp_ms=past_ms()),
+            ]
+            positions = log.append(records)
+            read = [*log.read(EVENTS), *log.read(REJECTED)]
+            assert sorted(written(read), key=records.index) == records
+            at = {(r.stream, r.position): r for r in read}  # a position is per stream
+            pairs = list(zip(records, positions, strict=True))
+            assert [at[(r.stream, p)].without_position() for r, p in pairs] == records
+            for key in keys:  # a key's records sit in append order
+                offsets = [p.offset for r, p in pairs if r.key == key and r.stream == EVENTS]
+                assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
+            stored[bulk] = {(r.stream, r.key): p.partition for r, p in pairs}
+        finally:
+            log.close()
+            delete_topics(kafka_broker.bootstrap, prefix)
+    assert stored[True] == stored[False]

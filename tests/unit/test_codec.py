@@ -10,13 +10,16 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from hub.codec import from_bytes, parse_message, to_element, to_xml
+from hub.codec import from_bytes, parse_message, parse_part, to_element, to_xml
 from hub.errors import InvalidMessage, UnknownMessageType
 from hub.factory import MessageFactory, sample_documents
 from hub.messagetypes import BASIS_NS, MessageType
 from hub.model import (
     Omvang,
     Product,
+    StartProduct,
+    StopProduct,
+    ToegewezenProduct,
     Wmo301,
     Wmo302,
     Wmo305,
@@ -346,3 +349,121 @@ def test_only_ascii_digits_count_as_numbers_and_dates() -> None:
 def test_to_xml_refuses_what_is_not_a_message() -> None:
     with pytest.raises(TypeError, match="not an iWmo message"):
         to_xml(Product(categorie="01"))  # type: ignore[arg-type]
+
+
+def _plain(value: object) -> object:
+    """A model value as parse_part gives it: nested parts as dicts, None fields left out."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not None and f.name != "retour_codes"
+        }
+    return value
+
+
+@pytest.mark.parametrize("message_type", HEEN, ids=lambda mt: mt.name)
+def test_a_part_reads_as_the_whole_message_reads_it(message_type: MessageType) -> None:
+    line_cls, wrapper = {
+        MessageType.WMO301: (ToegewezenProduct, "toegewezen_producten"),
+        MessageType.WMO305: (StartProduct, "start_producten"),
+        MessageType.WMO307: (StopProduct, "stop_producten"),
+    }[message_type]
+    for data in sample_documents(message_type, 20, seed=11):
+        root = parse_bytes(data)
+        message = parse_message(root)
+        lines = getattr(message.client, wrapper)  # type: ignore[attr-defined]
+        elements = root.findall(f".//{{{message_type.namespace}}}{line_cls.__name__}")
+        assert [parse_part(el, line_cls, message_type) for el in elements] == [
+            _plain(line) for line in lines
+        ]
+
+
+def test_a_part_refuses_what_its_model_cannot_hold() -> None:
+    root = parse_bytes(_doc())
+    [line] = root.findall(f".//{{{MessageType.WMO301.namespace}}}ToegewezenProduct")[:1]
+    with pytest.raises(TypeError, match="StartProduct is not part of a WMO301"):
+        parse_part(line, StartProduct, MessageType.WMO301)
+    etree.SubElement(line, MessageType.WMO301.tag("Onbekend"))
+    with pytest.raises(InvalidMessage, match="unexpected element in ToegewezenProduct"):
+        parse_part(line, ToegewezenProduct, MessageType.WMO301)
+    del line[0]  # ToewijzingNummer, required
+    del line[-1]
+    with pytest.raises(InvalidMessage, match="lacks required element"):
+        parse_part(line, ToegewezenProduct, MessageType.WMO301)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("0042", 42), (" 42 ", 42), ("+42", 42), ("\u0664\u0662", None), ("4 2", None), ("", None)],
+)
+def test_integers_take_the_quick_path_only_for_plain_ascii_digits(
+    text: str, expected: int | None
+) -> None:
+    data = _doc()
+    nummer = re.search(rb"<wmo301:ToewijzingNummer>([^<]*)<", data)
+    assert nummer
+    changed = data.replace(nummer.group(0), b"<wmo301:ToewijzingNummer>" + text.encode() + b"<", 1)
+    if expected is None:
+        with pytest.raises(InvalidMessage, match="not an integer"):
+            from_bytes(changed)
+        return
+    message = from_bytes(changed)
+    assert isinstance(message, Wmo301)
+    assert message.client.toegewezen_producten[0].toewijzing_nummer == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("23:59:59", dt.time(23, 59, 59)),
+        ("00:00:00", dt.time(0, 0)),
+        (" 09:15:00", dt.time(9, 15)),
+        ("24:00:00", dt.time(0, 0)),
+        ("25:00:00", None),
+        ("09:60:00", None),
+        ("09:15:6\u0660", None),
+    ],
+)
+def test_times_take_the_quick_path_only_for_plain_valid_times(
+    text: str, expected: dt.time | None
+) -> None:
+    data = _doc()
+    time = re.search(rb"<wmo301:Toewijzingstijd>([^<]*)<", data)
+    assert time
+    changed = data.replace(time.group(1), text.encode(), 1)
+    if expected is None:
+        with pytest.raises(InvalidMessage, match="Toewijzingstijd"):
+            from_bytes(changed)
+        return
+    message = from_bytes(changed)
+    assert isinstance(message, Wmo301)
+    assert message.client.toegewezen_producten[0].toewijzingstijd == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-03-01", dt.date(2025, 3, 1)),
+        (" 2025-03-01 ", dt.date(2025, 3, 1)),
+        ("2025-W09-6", None),  # ISO week date: Python reads it, XSD does not
+        ("20250301", None),
+        ("2025-02-30", None),
+        ("2025-03-0\u0661", None),  # an Arabic-Indic digit
+        ("+025-03-01", None),
+    ],
+)
+def test_dates_take_the_quick_path_only_for_plain_valid_dates(
+    text: str, expected: dt.date | None
+) -> None:
+    data = _doc()
+    datum = re.search(rb"<wmo301:Toewijzingsdatum>([^<]*)<", data)
+    assert datum
+    changed = data.replace(datum.group(0), b"<wmo301:Toewijzingsdatum>" + text.encode() + b"<", 1)
+    if expected is None:
+        with pytest.raises(InvalidMessage, match="not a date"):
+            from_bytes(changed)
+        return
+    message = from_bytes(changed)
+    assert isinstance(message, Wmo301)
+    assert message.client.toegewezen_producten[0].toewijzingsdatum == expected

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.records import EVENTS, RecordPosition, StoredRecord, StreamPosition
+from hub.records import EVENTS, RecordPosition, StoredRecord, StreamPosition, positions_in
 
 positions = st.dictionaries(st.integers(0, 20), st.integers(0, 10_000), max_size=6).map(
     StreamPosition.of
@@ -78,3 +78,16 @@ def test_a_payload_never_shows_in_a_repr() -> None:
     )
     assert "Bsn" not in repr(record)
     assert record.at(RecordPosition(0, 4)).without_position() == record
+
+
+def test_positions_in_a_partition_equal_checked_ones_and_refuse_negatives() -> None:
+    assert positions_in(3, [0, 7, 8]) == [
+        RecordPosition(3, 0),
+        RecordPosition(3, 7),
+        RecordPosition(3, 8),
+    ]
+    assert hash(positions_in(1, [2])[0]) == hash(RecordPosition(1, 2))
+    with pytest.raises(ValueError):
+        positions_in(-1, [0])
+    with pytest.raises(ValueError):
+        positions_in(0, [1, -1])

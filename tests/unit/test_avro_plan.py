@@ -1,0 +1,301 @@
+"""The compiled Avro writers and readers (adapters.avro_plan) against fastavro itself: the same
+bytes for every event the hub writes, the same values read back, and the same refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import fastavro
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.avro import HEADER_SIZE, MARKER, AvroCodec, load_schemas, parse_event_schema
+from adapters.avro_plan import Unsupported, compile_schema
+from hub.errors import SerializationError
+from hub.events import (
+    AssignmentIssued,
+    CareStarted,
+    CareStopped,
+    EventMapper,
+    MessageReceived,
+    MessageRejected,
+    Omvang,
+    Product,
+    RejectionError,
+    to_avro,
+)
+
+AVRO = AvroCodec()
+MAPPER = EventMapper(AVRO)
+
+_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=90)
+_some = st.none() | _text
+_dates = st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31))
+_long = st.integers(-(2**63), 2**63 - 1)
+_int = st.integers(-(2**31), 2**31 - 1)
+_moments = st.datetimes(
+    min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1), timezones=st.just(dt.UTC)
+)
+_products = st.none() | st.builds(Product, categorie=_text, code=_some)
+_key = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12)  # a record key
+_common = {"hub_message_id": _text, "gemeente": _key, "aanbieder": _text, "bsn": _text}
+
+events = st.one_of(
+    st.builds(
+        AssignmentIssued,
+        **_common,
+        toewijzing_nummer=_long,
+        referentie_aanbieder=_some,
+        product=_products,
+        toewijzingsdatum=_dates,
+        toewijzingstijd=st.times(),
+        ingangsdatum=_dates,
+        einddatum=st.none() | _dates,
+        reden_wijziging=_some,
+        omvang=st.none() | st.builds(Omvang, volume=_int, eenheid=_text, frequentie=_text),
+        budget=st.none() | _int,
+        commentaar=_some,
+    ),
+    st.builds(
+        CareStarted,
+        **_common,
+        toewijzing_nummer=st.none() | _long,
+        product=_products,
+        toewijzing_ingangsdatum=st.none() | _dates,
+        begindatum=_dates,
+        status_aanlevering=_text,
+    ),
+    st.builds(
+        CareStopped,
+        **_common,
+        toewijzing_nummer=st.none() | _long,
+        product=_products,
+        toewijzing_ingangsdatum=st.none() | _dates,
+        begindatum=_dates,
+        reden_beeindiging=_text,
+        einddatum=_dates,
+        status_aanlevering=_text,
+    ),
+    st.builds(
+        MessageReceived,
+        hub_message_id=_text,
+        message_type=st.sampled_from(["WMO301", "WMO305", "WMO307"]),
+        sender=_key,
+        receiver=_key,
+        identificatie=_text,
+        dagtekening=_dates,
+        received_at=_moments,
+        content=st.binary(max_size=300),
+    ),
+    st.builds(
+        MessageRejected,
+        hub_message_id=_text,
+        received_at=_moments,
+        content=st.binary(max_size=300),
+        errors=st.lists(
+            st.builds(
+                RejectionError,
+                rule=_text,
+                retour_code=_text,
+                path=_text,
+                line=st.none() | _int,
+                message=_text,
+            ),
+            max_size=140,  # past 63 items the array's count takes two bytes
+        ).map(tuple),
+        message_type=_some,
+        sender=_some,
+        receiver=_some,
+        identificatie=_some,
+        dagtekening=st.none() | _dates,
+    ),
+)
+
+
+def fastavro_bytes(event: object) -> bytes:
+    schema = AVRO.schema(type(event).__name__, 1)
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, schema.parsed, to_avro(event), strict=True)
+    return MARKER + schema.fingerprint + out.getvalue()
+
+
+def fastavro_read(payload: bytes, event_type: str) -> Any:
+    parsed = AVRO.schema(event_type, 1).parsed
+    return fastavro.schemaless_reader(io.BytesIO(payload[HEADER_SIZE:]), parsed, parsed)
+
+
+def plan(event_type: str) -> Any:
+    found = AVRO.schema(event_type, 1).plan
+    assert found is not None, f"{event_type} is compiled"
+    return found
+
+
+@settings(max_examples=300)
+@given(event=events)
+def test_compiled_writers_write_fastavros_bytes(event: Any) -> None:
+    expected = fastavro_bytes(event)
+    compiled = plan(type(event).__name__)
+    assert compiled.write(to_avro(event)) == expected
+    assert compiled.write_object(event) == expected
+    assert MAPPER.to_record(event, timestamp_ms=0).payload == expected
+
+
+@settings(max_examples=300)
+@given(event=events)
+def test_the_compiled_reader_reads_what_fastavro_reads(event: Any) -> None:
+    event_type = type(event).__name__
+    payload = fastavro_bytes(event)
+    assert plan(event_type).read(payload, HEADER_SIZE) == fastavro_read(payload, event_type)
+    assert MAPPER.to_event(MAPPER.to_record(event, timestamp_ms=0)) == event
+
+
+def test_varints_of_every_length_round_trip() -> None:
+    # Dates and timestamps take 3 to 6 bytes; a cache of the longer varints must never hand
+    # out another value's bytes, whichever order values come in.
+    mapper = EventMapper(AvroCodec())
+    base = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    for millis in [0, 1, 63, 64, 127, 128, 8191, 8192, 10**6, 2**31, 2**40, 10**13, 64, 2**31]:
+        event = MessageReceived(
+            hub_message_id="m",
+            message_type="WMO301",
+            sender="0599",
+            receiver="12345678",
+            identificatie="B",
+            dagtekening=dt.date(1970, 1, 1) + dt.timedelta(days=millis % 2_900_000),
+            received_at=base + dt.timedelta(milliseconds=millis),
+            content=b"x" * (millis % 300),
+        )
+        assert fastavro_bytes(event) == mapper.to_record(event, timestamp_ms=0).payload
+        assert mapper.to_event(mapper.to_record(event, timestamp_ms=0)) == event
+
+
+def assignment() -> AssignmentIssued:
+    return AssignmentIssued(
+        hub_message_id="m-1",
+        gemeente="0599",
+        aanbieder="12345678",
+        bsn="999993653",
+        toewijzing_nummer=1,
+        toewijzingsdatum=dt.date(2024, 1, 1),
+        toewijzingstijd=dt.time(9, 0),
+        ingangsdatum=dt.date(2024, 1, 1),
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("toewijzing_nummer", 2**63),  # past a long
+        ("toewijzing_nummer", True),  # a bool is no Avro long
+        ("toewijzing_nummer", "1"),
+        ("gemeente", b"0599"),  # bytes for a string
+        ("gemeente", None),
+        ("toewijzingsdatum", "2024-01-01"),
+        ("toewijzingstijd", 32400000),
+        ("budget", 2**31),  # past an int
+        ("product", {"categorie": "01"}),  # a nested record without its field `code`
+        ("product", {"categorie": "01", "code": None, "extra": 1}),
+    ],
+)
+def test_the_compiled_writer_refuses_what_does_not_fit(field: str, value: object) -> None:
+    data = {**to_avro(assignment()), field: value}
+    with pytest.raises(SerializationError, match="AssignmentIssued"):
+        AVRO.encode("AssignmentIssued", 1, data)
+
+
+def test_bytes_must_be_bytes_and_received_at_must_know_its_zone() -> None:
+    received = to_avro(MAPPER.to_event(MAPPER.to_record(assignment(), timestamp_ms=0)))
+    assert received["gemeente"] == "0599"
+    message = {
+        "hub_message_id": "m",
+        "message_type": "WMO301",
+        "sender": "0599",
+        "receiver": "1",
+        "identificatie": "B",
+        "dagtekening": dt.date(2024, 1, 1),
+        "received_at": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+        "content": b"<Bericht/>",
+    }
+    AVRO.encode("MessageReceived", 1, message)
+    with pytest.raises(SerializationError):
+        AVRO.encode("MessageReceived", 1, {**message, "content": "<Bericht/>"})
+    with pytest.raises(SerializationError):
+        AVRO.encode("MessageReceived", 1, {**message, "received_at": dt.datetime(2024, 1, 1)})
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda p: p[:-1],  # cut inside the last value
+        lambda p: p[: HEADER_SIZE + 3],
+        lambda p: p + b"\x00",  # trailing bytes
+        lambda p: p[:HEADER_SIZE] + b"\x7f" + p[HEADER_SIZE + 1 :],  # a string longer than all
+        lambda p: p[:HEADER_SIZE] + b"\x01" + p[HEADER_SIZE + 1 :],  # a negative length
+    ],
+)
+def test_the_compiled_reader_refuses_broken_payloads(mangle: Any) -> None:
+    payload = MAPPER.to_record(assignment(), timestamp_ms=0).payload
+    with pytest.raises(SerializationError):
+        AVRO.decode(mangle(payload), "AssignmentIssued", 1)
+
+
+def test_a_bad_union_branch_is_refused() -> None:
+    event = CareStarted(
+        hub_message_id="m",
+        gemeente="0599",
+        aanbieder="1",
+        bsn="999993653",
+        begindatum=dt.date(2024, 1, 1),
+        status_aanlevering="1",
+    )
+    payload = bytearray(MAPPER.to_record(event, timestamp_ms=0).payload)
+    # hub_message_id "m", gemeente, aanbieder, bsn: then the union index of toewijzing_nummer
+    union_at = HEADER_SIZE + (1 + 1) + (1 + 4) + (1 + 1) + (1 + 9)
+    assert payload[union_at] == 0
+    payload[union_at] = 4  # branch 2 of a two-branch union
+    with pytest.raises(SerializationError, match="union"):
+        AVRO.decode(bytes(payload), "CareStarted", 1)
+
+
+def test_a_memoryview_payload_reads_like_bytes() -> None:
+    record = MAPPER.to_record(assignment(), timestamp_ms=0)
+    assert AVRO.decode(memoryview(record.payload), "AssignmentIssued", 1) == AVRO.decode(
+        record.payload, "AssignmentIssued", 1
+    )
+
+
+def test_schemas_outside_the_compiled_set_keep_fastavro() -> None:
+    [raw] = [s for s in load_schemas() if s["name"] == "CareStarted"]
+    with_enum = {
+        **raw,
+        "fields": [*raw["fields"], {"name": "soort", "type": "double", "default": 0.5}],
+    }
+    schema = parse_event_schema(with_enum)
+    assert schema.plan is None
+    with pytest.raises(Unsupported):
+        compile_schema(schema.parsed, b"")
+    codec = AvroCodec([with_enum])
+    data = {
+        "hub_message_id": "m",
+        "gemeente": "0599",
+        "aanbieder": "1",
+        "bsn": "999993653",
+        "toewijzing_nummer": None,
+        "product": None,
+        "toewijzing_ingangsdatum": None,
+        "begindatum": dt.date(2024, 1, 1),
+        "status_aanlevering": "1",
+        "soort": 1.5,
+    }
+    assert codec.decode(codec.encode("CareStarted", 1, data), "CareStarted", 1) == data
+    assert codec.object_encoder("CareStarted", 1, list(data)) is None
+
+
+def test_the_object_encoder_needs_the_schemas_exact_fields() -> None:
+    names = [f["name"] for f in AVRO.schema("CareStarted", 1).parsed["fields"]]
+    assert AVRO.object_encoder("CareStarted", 1, names) is not None
+    assert AVRO.object_encoder("CareStarted", 1, names[:-1]) is None
+    assert AVRO.object_encoder("CareStarted", 1, [*names, "extra"]) is None
