@@ -5,8 +5,10 @@ on Kafka (a broker started with scripts/kafka.py in a temp folder, stopped by it
 end): client stories of a 301 with one to three lines, most of them started, many stopped,
 some revised or withdrawn, a few anomalies, each message followed by its MessageReceived with
 realistic XML from the factory. Then runs `iwmo-hub project` logic in a fresh child process
-per store and reports records/s, domain events/s and the child's peak resident memory; a
-second, smaller log shows whether memory grows with the history. Writes docs/benchmarks.md.
+per store and reports records/s, domain events/s, the peak resident memory and CPU of the
+child and of its reader and writer processes, beside a same-run baseline (reading and decoding
+the same log, nothing folded); a second, smaller log shows whether memory grows with the
+history. Writes docs/benchmarks.md (section "project") unless --no-write.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import argparse
 import datetime as dt
 import functools
 import json
+import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -152,23 +157,58 @@ def child(store: str, projections: str, batch: int, workers: bool) -> int:
         projector = Projector(log, target, event_mapper().to_event, source=store,
                               batch_size=batch, reader=reader)  # fmt: skip
         done = projector.catch_up()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"records": done.records, "folded": done.folded,
-                      "seconds": done.seconds, "peak_mb": peak_kb / 1024}))  # fmt: skip
+                      "seconds": done.seconds, **usage()}))  # fmt: skip
     return 0
 
 
+def read_only(store: str, batch: int) -> int:
+    """In a fresh process, the baseline: read the log and decode its domain events into facts
+    (what the projector's reader process does), fold nothing; print figures as JSON."""
+    from hub.records import EVENTS, StreamPosition
+    from projections.reader import fewer_collections, read_batches
+
+    with open_log(HubSettings(store=store)) as log, fewer_collections():
+        started = time.perf_counter()
+        end = log.end_position(EVENTS)
+        batches = read_batches(log, event_mapper().to_event, StreamPosition(), end, batch)
+        records = sum(len(b.positions) for b in batches)
+        seconds = time.perf_counter() - started
+    print(json.dumps({"records": records, "seconds": seconds, **usage()}))
+    return 0
+
+
+def usage() -> dict[str, float]:
+    """Peak memory and CPU of this process and (together) of its reader and writer."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    helpers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "peak_mb": own.ru_maxrss / 1024,
+        "helpers_peak_mb": helpers.ru_maxrss / 1024,
+        "cpu": own.ru_utime + own.ru_stime,
+        "helpers_cpu": helpers.ru_utime + helpers.ru_stime,
+    }
+
+
+def run_child(*argv: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, *argv], check=True, capture_output=True,
+                         text=True)  # fmt: skip
+    figures: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return figures
+
+
 def measure(store: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The projector on `store`, and the read-and-decode baseline on the same log."""
     projections = tmp / f"projections-{uuid.uuid4().hex[:8]}.db"
-    command = [sys.executable, __file__, "--child", store, str(projections),
-               "--batch-size", str(args.batch_size)]  # fmt: skip
-    if args.no_reader:
-        command.append("--no-reader")
-    out = subprocess.run(command, check=True, capture_output=True, text=True)
-    figures: dict[str, Any] = json.loads(out.stdout)
+    options = ["--batch-size", str(args.batch_size), *(["--no-reader"] if args.no_reader else [])]
+    figures = run_child("--child", store, str(projections), *options)
     figures["rate"] = figures["records"] / figures["seconds"]
     figures["domain_rate"] = figures["folded"] / figures["seconds"]
     figures["db_mb"] = projections.stat().st_size / 2**20
+    for leftover in tmp.glob(f"{projections.name}*"):
+        leftover.unlink()
+    baseline = run_child("--read-only", store, "--batch-size", str(args.batch_size))
+    figures["read_rate"] = baseline["records"] / baseline["seconds"]
     return figures
 
 
@@ -179,54 +219,76 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=5000, help="records per transaction")
     parser.add_argument("--no-kafka", action="store_true", help="only the embedded store")
     parser.add_argument(
-        "--no-reader", action="store_true", help="read and decode in the folding process too"
+        "--no-reader", action="store_true", help="read, decode and write in the folding process"
     )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument(
         "--child", nargs=2, metavar=("STORE", "PROJECTIONS"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--read-only", metavar="STORE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args.child[0], args.child[1], args.batch_size, not args.no_reader)
+    if args.read_only:
+        return read_only(args.read_only, args.batch_size)
 
     tmp = Path(tempfile.mkdtemp(prefix="iwmo-bench-project-"))
+    load = [os.getloadavg()[0]]
     rows = []
-    for count in (args.small, args.events):
-        store = f"sqlite:{tmp / f'events-{count}.db'}"
-        print(f"writing {count:,} records to SQLite: {fill(store, count, 1):.0f}s")
-        f = measure(store, tmp, args)
-        print(f"SQLite {count:,}: {f['rate']:,.0f} records/s, peak {f['peak_mb']:.0f} MB")
-        rows.append(("SQLite", count, f))
-    if not args.no_kafka:
-        from benchmarks.ingest import kafka_tool
+    try:
+        for count in (args.small, args.events):
+            store = f"sqlite:{tmp / f'events-{count}.db'}"
+            print(f"writing {count:,} records to SQLite: {fill(store, count, 1):.0f}s")
+            f = measure(store, tmp, args)
+            print(f"SQLite {count:,}: {f['rate']:,.0f} records/s, peak {f['peak_mb']:.0f} MB")
+            rows.append(("SQLite", count, f))
+        if not args.no_kafka:
+            from benchmarks.ingest import kafka_tool
 
-        broker = kafka_tool().Broker(tmp / "broker", tied=True)
-        broker.start(timeout=180)
-        try:
-            for count in (args.small, args.events):
-                store = f"kafka://{broker.bootstrap}?prefix=bench-{uuid.uuid4().hex[:8]}"
-                print(f"writing {count:,} records to Kafka: {fill(store, count, 1):.0f}s")
-                f = measure(store, tmp, args)
-                print(f"Kafka {count:,}: {f['rate']:,.0f} records/s, peak {f['peak_mb']:.0f} MB")
-                rows.append(("Kafka (6 partitions)", count, f))
-        finally:
-            broker.stop()
-    body = report(rows, args)
+            broker = kafka_tool().Broker(tmp / "broker", tied=True)
+            broker.start(timeout=180)
+            try:
+                for count in (args.small, args.events):
+                    store = f"kafka://{broker.bootstrap}?prefix=bench-{uuid.uuid4().hex[:8]}"
+                    print(f"writing {count:,} records to Kafka: {fill(store, count, 1):.0f}s")
+                    f = measure(store, tmp, args)
+                    print(f"Kafka {count:,}: {f['rate']:,.0f} records/s,"
+                          f" peak {f['peak_mb']:.0f} MB")  # fmt: skip
+                    rows.append(("Kafka (6 partitions)", count, f))
+            finally:
+                broker.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    load.append(os.getloadavg()[0])
+    body = report(rows, args, load)
     print(body)
     if not args.no_write:
         write_section("project", body)
     return 0
 
 
-def report(rows: list[tuple[str, int, dict[str, Any]]], args: argparse.Namespace) -> str:
+def report(
+    rows: list[tuple[str, int, dict[str, Any]]], args: argparse.Namespace, load: list[float]
+) -> str:
+    about = (
+        f"{machine()}, {os.cpu_count()} cores shared with other work (1-minute load average"
+        f" {load[0]:.1f} at the start, {load[-1]:.1f} at the end); `python"
+        f" benchmarks/project.py --events {args.events} --small {args.small}`. A fresh child"
+        " process folds the whole log into an empty projection store (batches of"
+        f" {args.batch_size:,} records, one transaction each), reading and decoding in a reader"
+        " process and writing in a writer process"
+        + (" (here not: `--no-reader`)" if args.no_reader else "")
+        + ". Baseline in the same run: one process that only reads the log and decodes its"
+        " domain events into facts (the reader's work), folding nothing. Records include each"
+        " message's MessageReceived, which only moves the position; domain events are the"
+        " AssignmentIssued/CareStarted/CareStopped. Peak memory: the folding process's"
+        " maximum resident set, and the larger of its reader's and writer's; CPU: seconds of"
+        " the folding process, and of reader and writer together."
+    )
     lines = [
         "## Projection (`benchmarks/project.py`)",
         "",
-        f"{machine()}; `python benchmarks/project.py --events {args.events}`. A fresh child",
-        "process folds the whole log into an empty projection store (batches of",
-        f"{args.batch_size:,} records, one transaction each); peak memory is that process's",
-        "maximum resident set. Records include each message's MessageReceived, which only",
-        "moves the position; domain events are the AssignmentIssued/CareStarted/CareStopped.",
+        textwrap.fill(about, width=96, break_on_hyphens=False),
         "",
         table(
             (
@@ -234,7 +296,11 @@ def report(rows: list[tuple[str, int, dict[str, Any]]], args: argparse.Namespace
                 "records in log",
                 "records/s",
                 "domain events/s",
+                "read+decode only, records/s",
+                "vs read+decode",
                 "peak memory",
+                "reader/writer peak",
+                "CPU s (fold / reader+writer)",
                 "projection file",
             ),
             [
@@ -243,7 +309,11 @@ def report(rows: list[tuple[str, int, dict[str, Any]]], args: argparse.Namespace
                     f"{count:,}",
                     f"{f['rate']:,.0f}",
                     f"{f['domain_rate']:,.0f}",
+                    f"{f['read_rate']:,.0f}",
+                    f"{f['rate'] / f['read_rate']:.0%}",
                     f"{f['peak_mb']:.0f} MB",
+                    f"{f['helpers_peak_mb']:.0f} MB",
+                    f"{f['cpu']:.0f} / {f['helpers_cpu']:.0f}",
                     f"{f['db_mb']:.0f} MB",
                 )
                 for store, count, f in rows

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from hub.events import AnyEvent
 from projections.derive import Arrangement, GroupIndex, arrangement, index
-from projections.facts import Care, Fact, GroupKey, fact_of
+from projections.facts import Care, Fact, GroupKey, fact_of, fact_row
 from projections.rules import Mismatch, mismatches
 from projections.timed import OPEN, RESOLVED
 
@@ -34,7 +35,7 @@ class Tracked:
 class GroupState:
     """One group's facts and what they imply; mutable, but derived state is a pure function."""
 
-    __slots__ = ("_index", "facts", "key", "mismatches", "new_facts", "rewrite")
+    __slots__ = ("_index", "facts", "key", "mismatches", "new_rows", "rewrite")
 
     def __init__(
         self, key: GroupKey, facts: Iterable[tuple[Fact, int]] = (), *, judged: bool = False
@@ -43,8 +44,9 @@ class GroupState:
         self.key = key
         #: Every fact with the (earliest) time the hub received it.
         self.facts: dict[Fact, int] = {}
-        #: Facts added since the store last saved this group (the store inserts them).
-        self.new_facts: list[tuple[Fact, int]] = []
+        #: The `facts` table rows of the facts added since the store last saved this group
+        #: (the store inserts them).
+        self.new_rows: list[tuple[Any, ...]] = []
         #: A stored fact's receipt time moved earlier: the store rewrites the group's facts.
         self.rewrite = False
         self._index: GroupIndex | None = None
@@ -64,10 +66,12 @@ class GroupState:
             self._index = None
         return False
 
-    def add(self, fact: Fact, received_ms: int) -> bool:
-        """Add a fact without judging yet; False if it was already there."""
+    def add(self, fact: Fact, received_ms: int, row: tuple[Any, ...] | None = None) -> bool:
+        """Add a fact without judging yet; False if it was already there (then its mismatches
+        cannot have changed: they depend on the set of facts, not on receipt times). `row`:
+        the fact's `fact_row`, when the caller has it already."""
         if self._put(fact, received_ms):
-            self.new_facts.append((fact, received_ms))
+            self.new_rows.append(fact_row(fact, received_ms) if row is None else row)
             self._index = None
             return True
         return False
@@ -97,9 +101,15 @@ class GroupState:
             return {}
         return {m.id: m for m in mismatches(self.index)}
 
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The `facts` table rows to write: the new facts' rows, or with `rewrite` every fact's."""
+        if self.rewrite:
+            return [fact_row(fact, ms) for fact, ms in self.facts.items()]
+        return self.new_rows
+
     def saved(self) -> None:
         """The store has written this group's new facts."""
-        self.new_facts = []
+        self.new_rows = []
         self.rewrite = False
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hub.masking import mask_bsn
@@ -33,10 +33,22 @@ def iso_ms(ms: int | None) -> str | None:
         if len(_DAYS) > 100_000:
             _DAYS.clear()
         prefix = _DAYS[day] = f"{_EPOCH_DATE + dt.timedelta(days=day)}T"
-    seconds, millis = divmod(rest, 1000)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    return f"{prefix}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+    return "%s%02d:%02d:%02d.%03dZ" % (  # noqa: UP031 - %-formatting is the fastest here
+        prefix,
+        rest // 3_600_000,
+        rest // 60_000 % 60,
+        rest // 1000 % 60,
+        rest % 1000,
+    )
+
+
+def json_texts(items: Sequence[str]) -> str:
+    """`json.dumps` of a list of strings; message ids of plain printable ASCII (the usual
+    case, and the hot path of every arrangement row) are joined without the encoder."""
+    plain = "".join(items)
+    if plain.isascii() and '"' not in plain and "\\" not in plain and plain.isprintable():
+        return '["' + '", "'.join(items) + '"]' if items else "[]"
+    return json.dumps(list(items))
 
 
 def ms_of(text: str | None) -> int | None:
@@ -134,6 +146,9 @@ def arrangement_row(a: Arrangement, updated_ms: int, open_mismatches: int) -> tu
     v = a.current.version
     omvang = v.omvang or (None, None, None)
     product = v.product or (None, None)
+    einddatum = v.einddatum
+    # The fold writes one row per changed toewijzing per batch: no helper calls for the
+    # columns that are never None (a Version always has these dates and the time).
     return (
         a.key.gemeente,
         a.key.aanbieder,
@@ -143,10 +158,10 @@ def arrangement_row(a: Arrangement, updated_ms: int, open_mismatches: int) -> tu
         v.referentie_aanbieder,
         product[0],
         product[1],
-        _iso(v.toewijzingsdatum),
-        _iso(v.toewijzingstijd),
-        _iso(v.ingangsdatum),
-        _iso(v.einddatum),
+        v.toewijzingsdatum.isoformat(),
+        v.toewijzingstijd.isoformat(),
+        v.ingangsdatum.isoformat(),
+        None if einddatum is None else einddatum.isoformat(),
         v.reden_wijziging,
         *omvang,
         v.budget,
@@ -157,7 +172,7 @@ def arrangement_row(a: Arrangement, updated_ms: int, open_mismatches: int) -> tu
         iso_ms(a.version_ms),
         iso_ms(a.first_start_ms),
         iso_ms(a.care_closed_ms),
-        json.dumps(a.message_ids),
+        json_texts(a.message_ids),
         iso_ms(updated_ms),
     )
 

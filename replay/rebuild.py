@@ -115,7 +115,10 @@ def rebuild(
         parallel_from=parallel_from,
     )
     target = window.end_position(EVENTS)
-    done = projector.catch_up(on_batch=on_batch)
+    # The new file is derived data that nobody reads yet: no fsync per save; it is made
+    # durable once, at the end (before a swap can point readers at it).
+    with store.unsynced():
+        done = projector.catch_up(on_batch=on_batch)
     return RebuildResult(
         records=done.records,
         folded=done.folded,

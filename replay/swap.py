@@ -106,6 +106,8 @@ def catch_up_and_swap(
     # The last round runs right before the switch: what arrives after it is folded by the
     # next reader's catch-up from the new file's own checkpoint.
     caught_up += projector.catch_up(on_batch=on_batch).records
+    # On disk before readers are pointed at it (a rebuild writes without fsync).
+    store.sync()
     live.parent.mkdir(parents=True, exist_ok=True)
     previous = keep_plain_file(live) if _plain_file(live) else current_target(live)
     point(live, target)

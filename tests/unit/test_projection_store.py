@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import json
+import logging
 import random
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.bootstrap import event_mapper, open_hub
 from adapters.sqlite_log import SqliteEventLog
@@ -25,11 +29,13 @@ from hub.records import EVENTS, StreamPosition
 from hub.settings import HubSettings
 from projections import queries
 from projections.projector import Projector
-from projections.reader import ReaderError, decode_batch
-from projections.state import Fold
+from projections.reader import FOLD_GC_THRESHOLDS, Decoded, ReaderError, decode_batch
+from projections.rows import rows_of
+from projections.state import Changes, Fold
 from projections.store import ProjectionStore, ProjectionStoreError
 from projections.timed import day_start_ms
-from projections.views import arrangement_row, iso_ms
+from projections.views import arrangement_row, iso_ms, json_texts
+from projections.writer import WriterError, WriterProcess
 from tests.unit.projection_scenarios import (
     AANBIEDER,
     GEMEENTE,
@@ -335,7 +341,8 @@ def _sqlite_source(path: str) -> tuple[SqliteEventLog, Any]:
     return SqliteEventLog(path), event_mapper().to_event
 
 
-def test_reading_in_a_second_process_gives_the_same_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize("writes", [True, False], ids=["writer-process", "writes-here"])
+def test_reading_in_a_second_process_gives_the_same_store(tmp_path: Path, writes: bool) -> None:
     events = tmp_path / "events.db"
     with SqliteEventLog(events) as log:
         mapper = event_mapper()
@@ -350,10 +357,56 @@ def test_reading_in_a_second_process_gives_the_same_store(tmp_path: Path) -> Non
             batch_size=3,
             reader=functools.partial(_sqlite_source, str(events)),
             parallel_from=0,
+            parallel_writes=writes,
+            keep_groups=2,  # groups leave memory while saves holding them are in flight
         )
         done = projector.catch_up()
         assert done.records == len(HISTORY) and done.batches == 4
+        assert done.position == store.position() == log.end_position(EVENTS)
         assert dump(store) == alone
+        # Caught up, the next fold continues in this process from what the writer saved.
+        more = assign("t7", nummer=7)
+        log.append([mapper.to_record(more, timestamp_ms=T0_MS + len(HISTORY))])
+        assert projector.catch_up().records == 1
+        assert dump(store) == dump(project(log, tmp_path / "alone-more.db", batch_size=3))
+
+
+def test_the_writer_process_refuses_a_save_when_another_projector_saved_first(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While the writer process has saves in flight, a second projector folds a few records
+    into the same file: the writer refuses the save that expected the old position, and the
+    projector folds the refused batches again from what is stored."""
+    events = tmp_path / "events.db"
+    path = tmp_path / "p.db"
+    with SqliteEventLog(events) as log:
+        mapper = event_mapper()
+        log.append([mapper.to_record(e, timestamp_ms=T0_MS + i) for i, e in enumerate(HISTORY)])
+        store, other = ProjectionStore(path), ProjectionStore(path)
+        projector = Projector(log, store, mapper.to_event, source="test", batch_size=3,
+                              reader=functools.partial(_sqlite_source, str(events)),
+                              parallel_from=0)  # fmt: skip
+        intruder = Projector(log, other, mapper.to_event, source="test", batch_size=2)
+        interleaved: list[int] = []
+
+        def meanwhile(progress: Any) -> None:
+            if not interleaved:  # once, after the first save was sent to the writer
+                interleaved.append(intruder.catch_up(max_records=2).records)
+
+        caplog.set_level(logging.INFO, logger="projections.projector")
+        done = projector.catch_up(on_batch=meanwhile)
+        assert interleaved == [2]
+        assert "another projector saved" in caplog.text
+        assert done.position == store.position() == log.end_position(EVENTS)
+        assert dump(store) == dump(project(log, tmp_path / "single.db"))
+
+
+def test_a_writer_that_fails_is_reported(tmp_path: Path) -> None:
+    garbage = tmp_path / "not-a-database.db"
+    garbage.write_bytes(b"this is not SQLite" * 100)
+    with WriterProcess(str(garbage)) as writer, pytest.raises(WriterError, match="failed"):
+        writer.send(StreamPosition(), rows_of(Changes(), StreamPosition.of({0: 1}), {}))
+        writer.settle()
 
 
 def test_a_reader_process_that_fails_is_reported(tmp_path: Path) -> None:
@@ -381,3 +434,103 @@ def test_a_reader_process_that_fails_is_reported(tmp_path: Path) -> None:
 
 def _failing_source(why: str) -> tuple[SqliteEventLog, Any]:
     raise StoreUnavailable(why)
+
+
+# --- speed without changing the result --------------------------------------------------------
+
+
+def test_groups_kept_between_batches_give_the_same_store(tmp_path: Path) -> None:
+    """Groups kept in memory across batches (or evicted after every batch) change nothing."""
+    log = log_of(HISTORY)
+    expected = dump(project(log, tmp_path / "whole.db"))
+    for keep in (0, 1, 3, 10_000):
+        store = ProjectionStore(tmp_path / f"keep{keep}.db")
+        Projector(log, store, event_mapper().to_event, source="test", batch_size=2,
+                  keep_groups=keep).catch_up()  # fmt: skip
+        assert dump(store) == expected
+
+
+def test_a_projector_drops_its_groups_when_another_one_saved(tmp_path: Path) -> None:
+    """`first` keeps group 1 in memory; `second` folds more of group 1 into the same file;
+    `first` must not continue from what it kept, or it would write group 1 without those."""
+    log = log_of(HISTORY)
+    path = tmp_path / "p.db"
+    one, two = ProjectionStore(path), ProjectionStore(path)
+    first = Projector(log, one, event_mapper().to_event, source="test", batch_size=2)
+    second = Projector(log, two, event_mapper().to_event, source="test", batch_size=2)
+    first.catch_up(max_records=4)  # s0, t1, t2, s1: group 1 kept by `first`
+    second.catch_up(max_records=2)  # s2 and p1: both about group 1
+    first.catch_up()
+    assert dump(one) == dump(project(log, tmp_path / "single.db"))
+
+
+def test_a_failed_save_drops_the_groups_in_memory(tmp_path: Path, monkeypatch: Any) -> None:
+    """The fold changes the kept groups before the save; a save that fails must not leave
+    them ahead of the file, or the next batch would build on facts that were rolled back."""
+    log = log_of(HISTORY)
+    store = ProjectionStore(tmp_path / "p.db")
+    projector = Projector(log, store, event_mapper().to_event, source="test", batch_size=3)
+    projector.catch_up(max_records=3)
+    real_save = ProjectionStore.save
+
+    def failing(self: ProjectionStore, *args: Any, **kwargs: Any) -> None:
+        real_save(self, *args, **kwargs)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(ProjectionStore, "save", failing)
+    with pytest.raises(ProjectionStoreError):
+        projector.catch_up(max_records=3)
+    monkeypatch.setattr(ProjectionStore, "save", real_save)
+    projector.catch_up()
+    assert dump(store) == dump(project(log, tmp_path / "single.db"))
+
+
+def test_a_batch_crosses_the_pipe_unchanged() -> None:
+    batch = decode_batch(list(log_of(HISTORY).read(EVENTS)), event_mapper().to_event)
+    assert len(batch.facts) == len(HISTORY)
+    assert Decoded.of_wire(batch.wire()) == batch
+
+
+def test_a_fresh_store_is_built_unsynced_then_flushed(tmp_path: Path) -> None:
+    """An empty store is filled without fsync, then checkpointed and back to NORMAL."""
+    log = log_of(HISTORY)
+    store = ProjectionStore(tmp_path / "p.db")
+    seen: list[int] = []
+    Projector(log, store, event_mapper().to_event, source="test", batch_size=4).catch_up(
+        on_batch=lambda _: seen.append(store.db.execute("PRAGMA synchronous").fetchone()[0])
+    )
+    assert seen == [0, 0, 0]  # OFF while building
+    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert (tmp_path / "p.db-wal").stat().st_size == 0  # checkpointed into the file
+    # A store that holds something already is written with NORMAL all along.
+    more = log_of([*HISTORY, assign("t7", nummer=7)])
+    store.close()
+    again = ProjectionStore(tmp_path / "p.db")
+    later: list[int] = []
+    Projector(more, again, event_mapper().to_event, source="test").catch_up(
+        on_batch=lambda _: later.append(again.db.execute("PRAGMA synchronous").fetchone()[0])
+    )
+    assert later == [1]
+
+
+def test_the_collector_runs_rarely_while_folding_and_as_before_after() -> None:
+    log = log_of(HISTORY)
+    before = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+    Projector(log, ProjectionStore(":memory:"), event_mapper().to_event, source="t").catch_up(
+        on_batch=lambda _: during.append(gc.get_threshold())
+    )
+    assert during == [FOLD_GC_THRESHOLDS]
+    assert gc.get_threshold() == before
+
+
+@given(st.lists(st.text(), max_size=4))
+def test_json_texts_is_json_dumps(items: list[str]) -> None:
+    assert json_texts(items) == json.dumps(items)
+    assert json_texts(tuple(items)) == json.dumps(items)
+
+
+@given(st.integers(min_value=0, max_value=253_402_300_799_999))  # up to 9999-12-31
+def test_iso_ms_is_the_datetime_form(ms: int) -> None:
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=ms)
+    assert iso_ms(ms) == moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
