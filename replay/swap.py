@@ -4,8 +4,9 @@ Readers find the projection store by a path (`--projections`, `$IWMO_HUB_PROJECT
 After a swap that path is a symbolic link to the rebuilt file, replaced in one `rename`
 (atomic on POSIX): a reader that opens the path gets either the old file or the new one,
 never neither, and SQLite follows the link to the real file (its -wal and -shm sit next to
-it). Connections already open keep the old file until they reopen; a `project --follow`
-should be restarted after a swap so that it keeps the new file current. A live store that
+it). Connections already open keep the old file until they reopen: the hub's long-running
+users (`project --follow`, the API's readers and projector) notice the new target and reopen
+(`adapters.live_projections`), going on from the new file's checkpoint. A live store that
 was a plain file is kept as `<name>-previous-<time>.db`.
 
 No event is missed or applied twice: the new store carries its own checkpoint, the swap
