@@ -18,7 +18,7 @@ from adapters.cli.project import (
 )
 from hub.errors import HubError
 from projections import queries
-from projections.timed import DEFAULT_NOT_STARTED_DAYS
+from projections.timed import DEFAULT_NOT_STARTED_DAYS, LOCAL
 
 HELP = "list mismatches between what gemeenten assigned and what aanbieders report"
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                 gemeente=args.gemeente,
                 aanbieder=args.aanbieder,
                 status=args.status,
-                as_of=args.as_of or dt.date.today(),
+                as_of=args.as_of or dt.datetime.now(LOCAL).date(),  # receipt days are Dutch days
                 not_started_days=args.not_started_days,
             )
     except UsageProblem as e:
