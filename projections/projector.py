@@ -61,8 +61,19 @@ KEEP_GROUPS: Final = 20_000
 PARALLEL_FROM: Final = 50_000
 #: Saves sent to the writer process and not yet written, at most.
 IN_FLIGHT: Final = 2
+#: A store that holds nothing yet is filled without fsync from a backlog this long (below it,
+#: the one flush at the end would cost more than it saves).
+BULK_FROM: Final = 10_000
 
-__all__ = ["DEFAULT_BATCH", "FOLDED_TYPES", "KEEP_GROUPS", "PARALLEL_FROM", "Progress", "Projector"]
+__all__ = [
+    "BULK_FROM",
+    "DEFAULT_BATCH",
+    "FOLDED_TYPES",
+    "KEEP_GROUPS",
+    "PARALLEL_FROM",
+    "Progress",
+    "Projector",
+]
 
 
 @dataclass
@@ -112,6 +123,7 @@ class Projector:
         parallel_from: int = PARALLEL_FROM,
         keep_groups: int = KEEP_GROUPS,
         parallel_writes: bool = True,
+        bulk_from: int = BULK_FROM,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -122,6 +134,7 @@ class Projector:
         self.reader = reader
         self.parallel_from = parallel_from
         self.keep_groups = keep_groups
+        self.bulk_from = bulk_from
         #: With a reader process, also write in a process of its own (file stores only).
         self.parallel_writes = parallel_writes and store.path != ":memory:"
         #: Groups as saved, most recently used last; valid while the store's position is
@@ -154,8 +167,8 @@ class Projector:
             backlog = min(backlog, max_records)
         # A store that holds nothing yet is being built, as by a rebuild: written without
         # fsync, and flushed to disk once at the end (`ProjectionStore.unsynced`).
-        fresh = not position.offsets
-        with self.store.unsynced() if fresh else contextlib.nullcontext():
+        bulk = not position.offsets and backlog >= self.bulk_from
+        with self.store.unsynced() if bulk else contextlib.nullcontext():
             if self.reader is not None and backlog >= self.parallel_from:
                 with ReaderProcess(
                     self.reader, position, end, self.batch_size, max_records
@@ -327,9 +340,9 @@ class Projector:
             groups[key] = groups.pop(key)
         excess = len(groups) - self.keep_groups
         if excess > 0:
-            held = [keys for _, _, keys in busy]
+            held: set[GroupKey] = set().union(*(keys for _, _, keys in busy))
             for key in list(islice(groups, excess)):
-                if not any(key in keys for keys in held):
+                if key not in held:
                     del groups[key]
 
 

@@ -11,7 +11,7 @@ order-independence property test.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,10 @@ from projections.derive import Arrangement, GroupIndex, arrangement, index
 from projections.facts import Care, Fact, GroupKey, fact_of, fact_row
 from projections.rules import Mismatch, mismatches
 from projections.timed import OPEN, RESOLVED
+
+#: (opened, changed, resolved) mismatches of one judgement.
+Diff = tuple[Sequence[Mismatch], Sequence[Mismatch], Sequence[Mismatch]]
+_NO_CHANGE: Diff = ((), (), ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +90,12 @@ class GroupState:
     def arrangement(self) -> Arrangement | None:
         return arrangement(self.index)
 
-    def judge(self) -> tuple[list[Mismatch], list[Mismatch], list[Mismatch]]:
+    def judge(self) -> Diff:
         """Re-derive the mismatches: (opened, changed, resolved) since the last judgement."""
         before = self.mismatches
         after = self.mismatches = self._judged()
+        if not before and not after:
+            return _NO_CHANGE  # the usual case, once per event: no lists to build
         opened = [m for i, m in after.items() if i not in before]
         changed = [m for i, m in after.items() if i in before and before[i] != m]
         resolved = [m for i, m in before.items() if i not in after]
@@ -123,11 +129,13 @@ class Changes:
     def record(
         self,
         state: GroupState,
-        diff: tuple[list[Mismatch], list[Mismatch], list[Mismatch]],
+        diff: Diff,
         at_ms: int,
     ) -> None:
         self.groups[state.key] = state
         opened, changed, resolved = diff
+        if not (opened or changed or resolved):
+            return
         for m in opened:
             self.mismatches[m.id] = Tracked(m, OPEN, at_ms, None)
         for m in changed:

@@ -235,12 +235,14 @@ class ProjectionStore:
         return self._unsynced > 0
 
     def sync(self) -> None:
-        """Make every committed save durable: the WAL checkpointed into the file, and the file,
-        what is left of the WAL and the folder flushed to disk."""
+        """Make every committed save durable: the WAL checkpointed into the file as far as
+        readers allow, and the file, the WAL and the folder flushed to disk."""
         if self.path == ":memory:":
             return
         try:
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # PASSIVE: never waits for readers (what a reader still needs stays in the WAL,
+            # which is flushed too).
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
             for name in (self.path, f"{self.path}-wal"):
                 with contextlib.suppress(FileNotFoundError):
                     _fsync(name)

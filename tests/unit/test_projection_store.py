@@ -10,7 +10,9 @@ import gc
 import json
 import logging
 import random
+import shutil
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -391,11 +393,17 @@ def test_the_writer_process_refuses_a_save_when_another_projector_saved_first(
 
         def meanwhile(progress: Any) -> None:
             if not interleaved:  # once, after the first save was sent to the writer
+                # Once the writer has written it, the intruder folds the next two records:
+                # the second save, sent next, expects the store where the first one left it.
+                deadline = time.monotonic() + 30
+                while not other.position().offsets and time.monotonic() < deadline:
+                    time.sleep(0.01)
                 interleaved.append(intruder.catch_up(max_records=2).records)
 
         caplog.set_level(logging.INFO, logger="projections.projector")
         done = projector.catch_up(on_batch=meanwhile)
         assert interleaved == [2]
+        assert other.position() != StreamPosition()
         assert "another projector saved" in caplog.text
         assert done.position == store.position() == log.end_position(EVENTS)
         assert dump(store) == dump(project(log, tmp_path / "single.db"))
@@ -492,16 +500,23 @@ def test_a_batch_crosses_the_pipe_unchanged() -> None:
 
 
 def test_a_fresh_store_is_built_unsynced_then_flushed(tmp_path: Path) -> None:
-    """An empty store is filled without fsync, then checkpointed and back to NORMAL."""
+    """An empty store is filled from a long backlog without fsync, then checkpointed and
+    back to NORMAL; a short first catch-up (`bulk_from`) is written as any other."""
     log = log_of(HISTORY)
     store = ProjectionStore(tmp_path / "p.db")
     seen: list[int] = []
-    Projector(log, store, event_mapper().to_event, source="test", batch_size=4).catch_up(
+    projector = Projector(
+        log, store, event_mapper().to_event, source="test", batch_size=4, bulk_from=len(HISTORY)
+    )
+    projector.catch_up(
         on_batch=lambda _: seen.append(store.db.execute("PRAGMA synchronous").fetchone()[0])
     )
     assert seen == [0, 0, 0]  # OFF while building
     assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-    assert (tmp_path / "p.db-wal").stat().st_size == 0  # checkpointed into the file
+    # Checkpointed: the file alone, without its WAL, holds the view.
+    shutil.copy(tmp_path / "p.db", tmp_path / "alone.db")
+    with ProjectionStore(tmp_path / "alone.db") as alone:
+        assert dump(alone) == dump(store)
     # A store that holds something already is written with NORMAL all along.
     more = log_of([*HISTORY, assign("t7", nummer=7)])
     store.close()
@@ -511,6 +526,15 @@ def test_a_fresh_store_is_built_unsynced_then_flushed(tmp_path: Path) -> None:
         on_batch=lambda _: later.append(again.db.execute("PRAGMA synchronous").fetchone()[0])
     )
     assert later == [1]
+    short = ProjectionStore(tmp_path / "short.db")
+    first: list[int] = []
+    projector = Projector(
+        log, short, event_mapper().to_event, source="test", bulk_from=len(HISTORY) + 1
+    )
+    projector.catch_up(
+        on_batch=lambda _: first.append(short.db.execute("PRAGMA synchronous").fetchone()[0])
+    )
+    assert first == [1]
 
 
 def test_the_collector_runs_rarely_while_folding_and_as_before_after() -> None:
