@@ -48,14 +48,15 @@ AHEAD: Final = 1000
 
 
 @functools.cache
-def _codec() -> AvroCodec:
+def payload_codec() -> AvroCodec:
+    """The one payload codec: Avro single-object encoding, every schema in schemas/events/."""
     return AvroCodec()
 
 
 @functools.cache
 def event_mapper() -> EventMapper:
-    """The one mapper (Avro single-object encoding with every schema in schemas/events/)."""
-    return EventMapper(_codec())
+    """The one mapper between events and records, on `payload_codec()`."""
+    return EventMapper(payload_codec())
 
 
 def open_log(settings: HubSettings) -> EventLog:
@@ -155,7 +156,7 @@ def open_hub(
     validator = validator or Validator()
     mapper = event_mapper()
     log = log if log is not None else open_log(settings)
-    codec = _codec()
+    codec = payload_codec()
     workers = ParallelPreparer(settings.workers, validator.today) if settings.workers else None
     service = IngestService(
         log,

@@ -3,23 +3,20 @@
 `rejections(log)` lists every MessageRejected with the redrives recorded for it. `redrive`
 submits a rejection's exact bytes again through the ingest service (after a schema or rule
 fix, say) and records the outcome as a `RedriveRecorded` event on the same stream, so the
-dead-letter history says what became of every rejection. That event type's Avro schema is
-`replay/schemas/RedriveRecorded.avsc` (kept beside this module, not in `schemas/events/`, as
-the domain-event mapper never needs it).
+dead-letter history says what became of every rejection. Its Avro schema is
+`schemas/events/RedriveRecorded.avsc`; the payload codec comes from the composition root
+(`adapters.bootstrap.payload_codec`), so this module needs no adapter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
-from adapters.avro import AvroCodec, load_schemas
 from hub.eventlog import EventLog
-from hub.events import EventMapper, MessageRejected, epoch_ms
+from hub.events import EventMapper, MessageRejected, PayloadCodec, epoch_ms
 from hub.ingest import IngestResult
 from hub.masking import mask_text
 from hub.messagetypes import MessageType
@@ -27,13 +24,7 @@ from hub.records import REJECTED, UNKNOWN_KEY, StoredRecord
 
 REDRIVE_TYPE: Final = "RedriveRecorded"
 REDRIVE_VERSION: Final = 1
-SCHEMA_FILE: Final = Path(__file__).with_name("schemas") / f"{REDRIVE_TYPE}.avsc"
 _GEMEENTE_SENDS: Final = frozenset({"WMO301", "WMO306", "WMO308"})
-
-
-def codec() -> AvroCodec:
-    """Every event schema of the hub plus RedriveRecorded."""
-    return AvroCodec([*load_schemas(), json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))])
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +110,8 @@ class Rejection:
         }
 
 
-def rejections(log: EventLog, avro: AvroCodec | None = None) -> list[Rejection]:
+def rejections(log: EventLog, avro: PayloadCodec) -> list[Rejection]:
     """Every rejection on the dead-letter stream, oldest first, with its redrives."""
-    avro = avro or codec()
     mapper = EventMapper(avro)
     found: dict[str, Rejection] = {}
     for record in log.read(REJECTED):
@@ -170,7 +160,7 @@ def find(found: Iterable[Rejection], ids: Sequence[str]) -> list[Rejection]:
 
 
 def redrive_record(
-    rejection: Rejection, result: IngestResult, at: dt.datetime, avro: AvroCodec
+    rejection: Rejection, result: IngestResult, at: dt.datetime, avro: PayloadCodec
 ) -> StoredRecord:
     """The RedriveRecorded event for one redrive's result."""
     data = {
@@ -196,11 +186,10 @@ def redrive(
     chosen: Sequence[Rejection],
     ingest: Callable[[bytes], IngestResult],
     *,
+    avro: PayloadCodec,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-    avro: AvroCodec | None = None,
 ) -> Iterator[tuple[Rejection, IngestResult]]:
     """Submit each rejection's bytes again; record every outcome before reporting it."""
-    avro = avro or codec()
     for rejection in chosen:
         result = ingest(rejection.event.content)
         log.append([redrive_record(rejection, result, clock(), avro)])

@@ -7,11 +7,11 @@ import json
 import sys
 from typing import Any
 
-from adapters.bootstrap import open_hub
+from adapters.bootstrap import open_hub, payload_codec
 from adapters.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, add_format_option
 from adapters.cli.project import EXIT_STORE, UsageProblem, settings_of
 from hub.errors import HubError
-from replay.deadletters import Rejection, codec, find, message_type_name, redrive, rejections
+from replay.deadletters import Rejection, find, message_type_name, redrive, rejections
 
 HELP = "rejected submissions: list them, show one with every error, submit them again"
 
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     except HubError as e:
         return _fail(str(e), EXIT_STORE)
     try:
-        avro = codec()
+        avro = payload_codec()
         found = rejections(hub.log, avro)
         if args.action == "list":
             chosen = [r for r in found if not args.gemeente or r.gemeente == args.gemeente]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.bootstrap import event_mapper, open_hub
+from adapters.bootstrap import event_mapper, open_hub, payload_codec
 from adapters.kafka_log import KafkaEventLog
 from adapters.sqlite_log import SqliteEventLog
 from hub.eventlog import EventLog
@@ -143,8 +143,8 @@ def test_revalidate_rejected_and_status(kafka: EventLog, embedded: EventLog) -> 
     hub = open_hub(HubSettings(), log=kafka)
     bad = hub.ingest.ingest(DOCS[0].replace(b"Bsn>", b"Bsnn>", 2))
     assert bad.status == "rejected"
-    [found] = rejections(kafka)
-    [(_, result)] = list(redrive(kafka, [found], hub.ingest.ingest))
+    [found] = rejections(kafka, payload_codec())
+    [(_, result)] = list(redrive(kafka, [found], hub.ingest.ingest, avro=payload_codec()))
     assert result.status == "rejected"
-    after = {r.id: r for r in rejections(kafka)}
+    after = {r.id: r for r in rejections(kafka, payload_codec())}
     assert [r.status for r in after[found.id].redrives] == ["rejected"]

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from adapters.bootstrap import open_hub
+from adapters.bootstrap import open_hub, payload_codec
 from adapters.sqlite_log import SqliteEventLog
 from hub.records import EVENTS, REJECTED
 from hub.settings import HubSettings
@@ -30,7 +30,7 @@ def test_list_show_and_redrive(tmp_path: Path) -> None:
     garbage = strict.ingest.ingest(b"<not-iwmo/>")
     assert garbage.status == "rejected"
 
-    found = rejections(log)
+    found = rejections(log, payload_codec())
     assert {r.id for r in found} == wrongly | {garbage.message_id}
     one = next(r for r in found if r.id in wrongly)
     assert one.outcome == "open" and one.summary()["rules"] == ["RV001"]
@@ -46,12 +46,14 @@ def test_list_show_and_redrive(tmp_path: Path) -> None:
     moment = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     outcome = dict(
         (r.id, res.status)
-        for r, res in redrive(log, chosen, fixed.ingest.ingest, clock=lambda: moment)
+        for r, res in redrive(
+            log, chosen, fixed.ingest.ingest, avro=payload_codec(), clock=lambda: moment
+        )
     )
     assert outcome == {one.id: "accepted", garbage.message_id: "rejected"}
     assert log.end_position(EVENTS).next_offset(0) > events_before
 
-    after = {r.id: r for r in rejections(log)}
+    after = {r.id: r for r in rejections(log, payload_codec())}
     assert after[one.id].outcome == "resolved"
     [recorded] = after[one.id].redrives
     assert recorded.status == "accepted" and recorded.redriven_at.startswith("2026-01-02T03:04:05")
@@ -63,7 +65,7 @@ def test_list_show_and_redrive(tmp_path: Path) -> None:
     assert types.count(REDRIVE_TYPE) == 2
 
     # a second redrive of the fixed message finds it stored: a duplicate, recorded as such
-    [(_, res)] = list(redrive(log, [after[one.id]], fixed.ingest.ingest))
+    [(_, res)] = list(redrive(log, [after[one.id]], fixed.ingest.ingest, avro=payload_codec()))
     assert res.status == "duplicate"
-    [latest] = find(rejections(log), [one.id])
+    [latest] = find(rejections(log, payload_codec()), [one.id])
     assert [x.status for x in latest.redrives] == ["accepted", "duplicate"]
