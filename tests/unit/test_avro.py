@@ -35,6 +35,7 @@ from hub.events import (
     to_avro,
 )
 from hub.records import EVENTS, REJECTED, UNKNOWN_KEY
+from replay.deadletters import REDRIVE_TYPE
 
 # -- an independent CRC-64-AVRO, written from the Avro specification ("Schema Fingerprints") --
 
@@ -181,7 +182,9 @@ def test_every_payload_starts_with_the_marker_and_its_schemas_fingerprint(
 
 def test_schema_files_match_the_event_classes() -> None:
     raw = {s["name"]: s for s in load_schemas()}
-    assert set(raw) == set(EVENT_TYPES)
+    # Besides the event classes: the dead-letter stream's redrive outcomes (replay.deadletters).
+    assert set(raw) == set(EVENT_TYPES) | {REDRIVE_TYPE}
+    assert raw.pop(REDRIVE_TYPE)["namespace"] == "nl.iwmohub.events"
     for name, cls in EVENT_TYPES.items():
         assert raw[name]["namespace"] == "nl.iwmohub.events"
         assert raw[name]["iwmohub.version"] == cls.schema_version
