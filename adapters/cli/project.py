@@ -86,9 +86,9 @@ def register(sub: Any) -> None:
         type=int,
         choices=(0, 1),
         default=None,
-        help="1: read and decode the event log in a second process; 0: all in this one"
-        f" (default: a second process for a backlog of {PARALLEL_FROM:,} records or more,"
-        " on a machine with more than one core)",
+        help="1: read and decode the event log in a second process and, for a file store,"
+        " write the projection store in a third; 0: all in this one (default: 1 for a backlog"
+        f" of {PARALLEL_FROM:,} records or more, on a machine with more than one core)",
     )
     parser.set_defaults(run=run)
 

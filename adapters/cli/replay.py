@@ -89,8 +89,9 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--workers", type=int, choices=(0, 1), default=None,
-        help=f"1: read and decode in a second process; 0: never (default: from"
-        f" {PARALLEL_FROM:,} records on, with more than one core)",
+        help="1: read and decode in a second process and write the new store in a third;"
+        f" 0: all in this one (default: 1 from {PARALLEL_FROM:,} records on, with more than"
+        " one core)",
     )  # fmt: skip
     add_format_option(parser)
     parser.set_defaults(run=run)
