@@ -27,6 +27,7 @@ import kafka.errors as kerrors
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from adapters import kafka_fetch
 from adapters.kafka_batches import TYPE_HEADER as TYPE_HEADER  # re-exported: record headers
 from adapters.kafka_batches import VERSION_HEADER as VERSION_HEADER
 from adapters.kafka_batches import BulkAppender, append_each, append_in_bulk, bulk_supported
@@ -40,7 +41,15 @@ from adapters.kafka_support import (
 )
 from hub.errors import StoreError
 from hub.eventlog import EventLog, check_group, check_limit
-from hub.records import STREAMS, RecordPosition, StoredRecord, Stream, StreamPosition, check_stream
+from hub.records import (
+    STREAMS,
+    RecordPosition,
+    StoredRecord,
+    Stream,
+    StreamPosition,
+    check_stream,
+    restore_record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +178,9 @@ class KafkaEventLog(EventLog):
                 auto_offset_reset="earliest",
                 allow_auto_create_topics=False,
                 fetch_max_wait_ms=100,
-                max_poll_records=1000,
+                max_poll_records=5000,
             )
+            kafka_fetch.install(consumer)  # batches read in bulk (kafka-python's path otherwise)
         try:
             yield consumer
             consumer.assign([])
@@ -270,7 +280,7 @@ class KafkaEventLog(EventLog):
                     for message in messages:
                         if message.offset >= stop:
                             break
-                        yield self._record(stream, message)
+                        yield self._record(stream, tp, message)
                         count += 1
                         if limit is not None and count >= limit:
                             return
@@ -296,25 +306,36 @@ class KafkaEventLog(EventLog):
             if time.monotonic() >= deadline:
                 raise kerrors.KafkaTimeoutError(f"no records from {sorted(todo)}")
 
-    def _record(self, stream: Stream, message: Any) -> StoredRecord:
-        headers = dict(message.headers or [])
+    def _record(self, stream: Stream, tp: TopicPartition, message: Any) -> StoredRecord:
+        """The StoredRecord in a fetched record (a `kafka_fetch.Fetched` or a ConsumerRecord)."""
         try:
-            event_type = headers[TYPE_HEADER].decode("utf-8")
-            version = int(headers[VERSION_HEADER])
+            headers = message.headers or ()
+            routing = _ROUTING.get(headers) if isinstance(headers, tuple) else None
+            if routing is None:
+                routing = _routing(headers)
+                if isinstance(headers, tuple) and len(_ROUTING) < 1024:
+                    _ROUTING[headers] = routing
             key = message.key.decode("utf-8")
-        except (KeyError, ValueError, AttributeError) as e:
+            value = bytes(message.value)
+        except (KeyError, ValueError, AttributeError, TypeError) as e:
             raise StoreError(
-                f"record {message.topic}/{message.partition}@{message.offset} was not written"
-                f" by iwmo-hub (missing key or {TYPE_HEADER}/{VERSION_HEADER} header)"
+                f"record {tp.topic}/{tp.partition}@{message.offset} was not written"
+                f" by iwmo-hub (missing key, value or {TYPE_HEADER}/{VERSION_HEADER} header)"
             ) from e
-        return StoredRecord(
-            stream=stream,
-            key=key,
-            event_type=event_type,
-            schema_version=version,
-            payload=bytes(message.value),
-            timestamp_ms=message.timestamp,
-            position=RecordPosition(message.partition, message.offset),
+        if not key or message.timestamp < 0:
+            raise StoreError(
+                f"record {tp.topic}/{tp.partition}@{message.offset} has an empty key or a"
+                " timestamp before 1970"
+            )
+        # Checked as StoredRecord would check them: built through its fast path.
+        return restore_record(
+            stream,
+            key,
+            routing[0],
+            routing[1],
+            value,
+            message.timestamp,
+            RecordPosition(tp.partition, message.offset),
         )
 
     def position_at(self, stream: Stream, timestamp_ms: int) -> StreamPosition:
@@ -398,3 +419,18 @@ class KafkaEventLog(EventLog):
 
     def __repr__(self) -> str:
         return f"KafkaEventLog({self.where!r}, prefix={self.prefix!r})"
+
+
+#: (event type, schema version) by a record's headers: the hub writes a handful of distinct
+#: header sets, and the fast fetch path hands out one tuple per set.
+_ROUTING: dict[Any, tuple[str, int]] = {}
+
+
+def _routing(headers: Any) -> tuple[str, int]:
+    """Event type and schema version from a record's headers (KeyError/ValueError if absent)."""
+    found = dict(headers)
+    event_type = found[TYPE_HEADER].decode("utf-8")
+    version = int(found[VERSION_HEADER])
+    if not event_type or version < 1:
+        raise ValueError("empty event type or schema version below 1")
+    return event_type, version
