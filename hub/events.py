@@ -319,6 +319,15 @@ class EventMapper:
             raise SerializationError(f"{event_type}: empty key or timestamp before 1970")
         return restore_record(cls.stream, key, event_type, version, payload, timestamp_ms)
 
+    def to_data(self, record: StoredRecord) -> dict[str, Any]:
+        """The event in `record` as its fields by name (nested parts as dicts), upgraded to
+        the version this code knows, without building the event: for readers that only need
+        its values (the projector's reader process)."""
+        found = self._by_type.get(record.event_type)
+        if found is None:
+            raise SerializationError(f"unknown event type {record.event_type!r}")
+        return self._codec.decode(record.payload, record.event_type, found[0].schema_version)
+
     def to_event(self, record: StoredRecord) -> AnyEvent:
         """The event in `record`, upgraded to the version this code knows."""
         found = self._by_type.get(record.event_type)

@@ -29,13 +29,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from multiprocessing.connection import Connection
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from hub.errors import StoreError
 from hub.eventlog import EventLog
 from hub.events import AnyEvent
 from hub.records import EVENTS, StoredRecord, StreamPosition
-from projections.facts import Fact, GroupKey, fact_of, fact_of_row, fact_row
+from projections.facts import Fact, GroupKey, fact_of, fact_of_row, fact_row, row_of_data
 
 #: The event types the projection folds; others (MessageReceived) only move the position.
 FOLDED_TYPES: Final = frozenset({"AssignmentIssued", "CareStarted", "CareStopped"})
@@ -48,8 +48,22 @@ FOLD_GC_THRESHOLDS: Final = (20_000, 50, 1_000_000)
 _FAILED: Final = b"\0"
 
 Decoder = Callable[[StoredRecord], AnyEvent]
+
+
+class EventDecoder(Protocol):
+    """What the reader process decodes with (`hub.events.EventMapper`)."""
+
+    def to_event(self, record: StoredRecord) -> AnyEvent:
+        """The event in `record`."""
+        ...
+
+    def to_data(self, record: StoredRecord) -> dict[str, Any]:
+        """The event's fields by name, without building the event."""
+        ...
+
+
 #: Opens the event log and gives the decoder; must pickle (a module function or a partial).
-Source = Callable[[], tuple[EventLog, Decoder]]
+Source = Callable[[], tuple[EventLog, EventDecoder]]
 
 
 #: One domain event of a batch: (partition, offset, group, fact, receipt time, the fact's row
@@ -149,6 +163,37 @@ def read_batches(
         yield decode_batch(batch, decode)
 
 
+def wire_batches(
+    log: EventLog,
+    to_data: Callable[[StoredRecord], dict[str, Any]],
+    start: StreamPosition,
+    end: StreamPosition,
+    batch_size: int,
+    max_records: int | None = None,
+) -> Iterator[bytes]:
+    """`Decoded.wire()` of the batches `read_batches` would give, made straight from the
+    events' decoded fields (`projections.facts.row_of_data`): the reader process only sends
+    rows, so it builds neither events nor facts."""
+    records: Iterator[StoredRecord] = log.read(EVENTS, start, until=end)
+    if max_records is not None:
+        records = islice(records, max_records)
+    folded = FOLDED_TYPES
+    while batch := list(islice(records, batch_size)):
+        positions = []
+        facts = []
+        for record in batch:
+            where = record.position
+            if where is None:
+                continue
+            p, o = where.partition, where.offset
+            positions.append((p, o))
+            if record.event_type in folded:
+                found = row_of_data(record.event_type, to_data(record), record.timestamp_ms)
+                if found is not None:
+                    facts.append((p, o, found[0], found[1]))
+        yield marshal.dumps((tuple(positions), tuple(facts)))
+
+
 def die_with(parent: int) -> None:
     """Linux: have the kernel kill this worker the moment the projector dies, even by SIGKILL
     while the worker waits on the event store (elsewhere the next send fails instead)."""
@@ -174,10 +219,10 @@ def _worker(
     die_with(parent)
     gc.set_threshold(*FOLD_GC_THRESHOLDS)  # this process only reads and decodes
     try:
-        log, decode = source()
+        log, decoder = source()
         with log:
-            for batch in read_batches(log, decode, start, end, batch_size, max_records):
-                out.send_bytes(batch.wire())
+            for wire in wire_batches(log, decoder.to_data, start, end, batch_size, max_records):
+                out.send_bytes(wire)
         out.send_bytes(b"")
     except (BrokenPipeError, EOFError):
         return  # the projector is gone
@@ -245,6 +290,7 @@ class ReaderError(StoreError):
 __all__ = [
     "FOLDED_TYPES",
     "Decoded",
+    "EventDecoder",
     "Folded",
     "ReaderError",
     "ReaderProcess",
@@ -252,4 +298,5 @@ __all__ = [
     "decode_batch",
     "fewer_collections",
     "read_batches",
+    "wire_batches",
 ]

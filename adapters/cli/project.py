@@ -32,7 +32,7 @@ from hub.messagetypes import MessageType
 from hub.retour import technical_retour
 from hub.settings import HubSettings
 from projections.projector import DEFAULT_BATCH, PARALLEL_FROM, Progress, Projector
-from projections.reader import Decoder
+from projections.reader import EventDecoder
 from projections.retours import retour_for
 from projections.store import ENV_VAR as PROJECTIONS_ENV
 from projections.store import ProjectionStore, default_path
@@ -115,9 +115,9 @@ def open_projections(args: argparse.Namespace) -> ProjectionStore:
     return ProjectionStore(args.projections or default_path())
 
 
-def open_source(settings: HubSettings) -> tuple[EventLog, Decoder]:
+def open_source(settings: HubSettings) -> tuple[EventLog, EventDecoder]:
     """The event log and decoder, for the projector's reader process (it pickles this)."""
-    return open_log(settings), event_mapper().to_event
+    return open_log(settings), event_mapper()
 
 
 def projector(

@@ -340,7 +340,7 @@ def test_ingest_then_project_with_the_real_ingest_service(tmp_path: Path) -> Non
 
 def _sqlite_source(path: str) -> tuple[SqliteEventLog, Any]:
     """A `Source` for the reader process (module level, so it pickles)."""
-    return SqliteEventLog(path), event_mapper().to_event
+    return SqliteEventLog(path), event_mapper()
 
 
 @pytest.mark.parametrize("writes", [True, False], ids=["writer-process", "writes-here"])
