@@ -138,6 +138,13 @@ def _care_order(care: Care) -> tuple[str, dt.date]:
 def index(key: GroupKey, facts: Mapping[Fact, int]) -> GroupIndex:
     """Sort a group's facts (each with its receipt time); everything but the receipt times in
     the result depends on the set of facts only."""
+    if len(facts) == 1:  # a group's first fact, the most common group: nothing to sort
+        return _index_of_one(key, facts)
+    return _index_sorted(key, facts)
+
+
+def _index_sorted(key: GroupKey, facts: Mapping[Fact, int]) -> GroupIndex:
+    """`index` for any number of facts."""
     by_content: dict[tuple[Any, ...], list[Version]] = {}
     lines: dict[tuple[bool, tuple[Any, ...]], list[Care]] = {}
     for fact in facts:
@@ -149,8 +156,11 @@ def index(key: GroupKey, facts: Mapping[Fact, int]) -> GroupIndex:
     for same in by_content.values():
         if len(same) > 1:
             same.sort(key=_message_id)
-        ids = tuple(v.message_id for v in same)
-        versions.append(VersionEntry(same[0], ids, min(facts[v] for v in same)))
+            ids = tuple([v.message_id for v in same])
+            versions.append(VersionEntry(same[0], ids, min([facts[v] for v in same])))
+        else:
+            first = same[0]
+            versions.append(VersionEntry(first, (first.message_id,), facts[first]))
     if len(versions) > 1:
         versions.sort(key=_version_order)
     starts: list[CareLine] = []
@@ -178,9 +188,25 @@ def index(key: GroupKey, facts: Mapping[Fact, int]) -> GroupIndex:
         tuple(versions),
         tuple(starts),
         tuple(stops),
-        tuple(s for s in starts if s.live),
-        tuple(s for s in stops if s.live),
+        tuple([s for s in starts if s.live]),
+        tuple([s for s in stops if s.live]),
     )
+
+
+def _index_of_one(key: GroupKey, facts: Mapping[Fact, int]) -> GroupIndex:
+    """`index` of a group holding a single fact (the same result, without the sorting)."""
+    [(fact, received_ms)] = facts.items()
+    if isinstance(fact, Version):
+        entry = VersionEntry(fact, (fact.message_id,), received_ms)
+        return GroupIndex(key, (entry,), (), (), (), ())
+    if fact.deletes:
+        line = CareLine(fact.stop, (), (fact,), received_ms)
+    else:
+        line = CareLine(fact.stop, (fact,), (), received_ms)
+    lines, live = (line,), ((line,) if line.live else ())
+    if fact.stop:
+        return GroupIndex(key, (), (), lines, (), live)
+    return GroupIndex(key, (), lines, (), live, ())
 
 
 def _refuse_early_stops(stops: list[CareLine]) -> list[CareLine]:

@@ -231,3 +231,25 @@ def test_tr414_a_definitive_stop_ending_before_the_temporary_one_is_void_in_eith
     # Without the temporary stop nothing refuses the definitive one.
     undone = [t1, s1, temporary, early, stop("p4", eind="2025-03-31", reden="20", status="3")]
     assert status(*undone) == GESTOPT
+
+
+def test_a_single_fact_is_indexed_as_the_general_path_indexes_it() -> None:
+    from projections import derive
+    from projections.facts import fact_of
+
+    singles = [
+        assign("a1"),
+        assign("a2", reden="13"),
+        start("s1"),
+        start("s2", status="3"),
+        stop("p1", reden="20"),
+        stop("p2", status="3"),
+        start("s3", nummer=None),
+    ]
+    for event in singles:
+        found = fact_of(event)
+        assert found is not None
+        key, fact = found
+        facts = {fact: T0_MS}
+        assert derive._index_of_one(key, facts) == derive._index_sorted(key, facts)
+        assert derive.index(key, facts) == derive._index_sorted(key, facts)
