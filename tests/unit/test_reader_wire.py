@@ -6,12 +6,17 @@ the bytes themselves can differ)."""
 from __future__ import annotations
 
 import marshal
+import os
+import sys
+from pathlib import Path
+
+import pytest
 
 from adapters.bootstrap import event_mapper
 from hub.events import Omvang
 from hub.records import EVENTS, StreamPosition
 from projections.facts import fact_of, fact_row, row_of_data
-from projections.reader import read_batches, wire_batches
+from projections.reader import PIPE_BYTES, read_batches, widen_pipe, wire_batches
 from tests.unit.projection_scenarios import assign, start, stop
 from tests.unit.test_projection_store import HISTORY, log_of
 from tests.unit.test_replay import ingest, traffic
@@ -61,3 +66,17 @@ def test_wire_batches_equal_decoded_batches() -> None:
 
 def _fields(event: object) -> dict[str, object]:
     return {name: getattr(event, name) for name in event.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are Linux's")
+def test_the_reader_pipe_holds_a_whole_batch() -> None:
+    read, write = os.pipe()
+    try:
+        size = widen_pipe(write)
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        assert size == min(PIPE_BYTES, limit)
+        data = b"x" * (size - 1)
+        assert os.write(write, data) == len(data)  # without a reader: it fits
+    finally:
+        os.close(read)
+        os.close(write)
