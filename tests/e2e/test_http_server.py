@@ -141,11 +141,19 @@ def test_every_role_on_every_endpoint(server: tuple[str, Path]) -> None:
 
 def test_the_read_side_answers_after_the_in_process_projector(server: tuple[str, Path]) -> None:
     url, _ = server
-    post(url, sample(WMO301), GEMEENTE)
+    assert post(url, sample(WMO301), GEMEENTE).status_code == 202
     wait_ready(url)
-    page = httpx.get(
-        url + "/v1/gemeenten/0153/arrangements", headers=PARTIES.auth(GEMEENTE), params={"limit": 1}
-    ).json()
+    # Ready means a lag under the threshold, not a finished fold: wait for the fold itself.
+    deadline = time.monotonic() + 30
+    while True:
+        page = httpx.get(
+            url + "/v1/gemeenten/0153/arrangements",
+            headers=PARTIES.auth(GEMEENTE),
+            params={"limit": 1},
+        ).json()
+        if page["items"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert page["items"] and page["items"][0]["gemeente"] == "0153"
     assert page["next_cursor"] is not None, "the 301 sample holds two toewijzingen"
     rest = httpx.get(
