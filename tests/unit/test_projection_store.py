@@ -9,6 +9,7 @@ import functools
 import gc
 import json
 import logging
+import os
 import random
 import shutil
 import sqlite3
@@ -37,7 +38,7 @@ from projections.state import Changes, Fold
 from projections.store import ProjectionStore, ProjectionStoreError
 from projections.timed import day_start_ms
 from projections.views import arrangement_row, iso_ms, json_texts
-from projections.writer import WriterError, WriterProcess
+from projections.writer import WRITER_NICE, WriterError, WriterProcess
 from tests.unit.projection_scenarios import (
     AANBIEDER,
     GEMEENTE,
@@ -415,6 +416,19 @@ def test_a_writer_that_fails_is_reported(tmp_path: Path) -> None:
     with WriterProcess(str(garbage)) as writer, pytest.raises(WriterError, match="failed"):
         writer.send(StreamPosition(), rows_of(Changes(), StreamPosition.of({0: 1}), {}))
         writer.settle()
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no process priorities here")
+def test_the_writer_process_yields_the_core_to_the_fold(tmp_path: Path) -> None:
+    ProjectionStore(str(tmp_path / "p.db")).close()
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    with WriterProcess(str(tmp_path / "p.db")) as writer:
+        pid = writer._process.pid
+        assert pid is not None
+        deadline = time.monotonic() + 10
+        while os.getpriority(os.PRIO_PROCESS, pid) == own and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(own + WRITER_NICE, 19)
 
 
 def test_a_reader_process_that_fails_is_reported(tmp_path: Path) -> None:
