@@ -1,13 +1,16 @@
 """HTTP intake under load: 10,000 generated messages from 50 concurrent clients, on Kafka.
 
     python benchmarks/http.py [--messages 10000] [--clients 50] [--store kafka://HOST:PORT]
+                              [--workers N] [--projector in-process|separate]
 
 1. generates the messages (the traffic generator; a prefix of a run, in arrival order) and a
    token for every sender;
 2. starts a Kafka broker with scripts/kafka.py (unless --store names one) and `iwmo-hub serve`
-   on a free loopback port, on a fresh topic prefix, with the projector in process;
-3. posts every message from `--clients` concurrent connections (httpx, asyncio) and records
-   each request's latency; waits until /readyz reports the projection caught up;
+   on a free loopback port, on a fresh topic prefix, with the projector in process (or, with
+   `--projector separate`, `serve --no-projector` beside `iwmo-hub project --follow`);
+3. posts every message from `--clients` concurrent connections (asyncio streams) and records
+   each request's latency and the CPU the server (and projector) used; waits until the
+   projection has caught up;
 4. in the same run, ingests the same files with `iwmo-hub ingest` (bulk, batched) into a second
    prefix and projects them with `iwmo-hub project`;
 5. checks that every accepted message is in the log exactly once and that both projection
@@ -169,6 +172,47 @@ def wait_caught_up(url: str, operator: str, timeout: float = 600) -> None:
     raise SystemExit("the server's projector did not catch up")
 
 
+def wait_folded(store: str, projections: Path, timeout: float = 600) -> None:
+    """Wait until a separate projector's store has no lag (`iwmo-hub status`)."""
+    deadline = time.monotonic() + timeout
+    command = [str(BIN / "iwmo-hub"), "status", "--store", store, "--projections",
+               str(projections), "--format", "json"]  # fmt: skip
+    while time.monotonic() < deadline:
+        done = subprocess.run(command, capture_output=True, env=environment(), check=False)
+        if done.returncode == 0 and all(
+            p.get("lag_events") == 0 for p in json.loads(done.stdout)["projections"]
+        ):
+            return
+        time.sleep(0.5)
+    raise SystemExit("the separate projector did not catch up")
+
+
+def append_figures(url: str, operator: str) -> dict[str, float]:
+    """The server's group commits so far, from /metrics: how many, their mean size and time."""
+    text = httpx.get(url + "/metrics", headers={"Authorization": f"Bearer {operator}"}).text
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in (
+            "iwmo_hub_append_batch_messages_count",
+            "iwmo_hub_append_batch_messages_sum",
+            "iwmo_hub_append_seconds_sum",
+        ):
+            values[name] = float(value)
+    count = values.get("iwmo_hub_append_batch_messages_count", 0.0) or 1.0
+    return {
+        "appends": count,
+        "mean_batch": values.get("iwmo_hub_append_batch_messages_sum", 0.0) / count,
+        "mean_append_ms": values.get("iwmo_hub_append_seconds_sum", 0.0) * 1000 / count,
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds a live process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def projection(path: Path) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
     """Arrangements (receipt times left out) and open mismatches (id, code) of a store.
 
@@ -214,12 +258,23 @@ def run(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[str, Any]:
     cli_prefix = cli_prefix.replace("http", "cli")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    store = f"kafka://{bootstrap}?prefix={http_prefix}"
+    separate = args.projector == "separate"
     server = subprocess.Popen(
         [str(BIN / "iwmo-hub"), "serve", "--port", str(port), "--tokens", str(tokens_file),
-         "--store", f"kafka://{bootstrap}?prefix={http_prefix}",
-         "--projections", str(tmp / "http-projections.db"), "--log-level", "warning"],
+         "--store", store, "--projections", str(tmp / "http-projections.db"),
+         "--workers", str(args.workers), "--log-level", "warning",
+         *(["--no-projector"] if separate else [])],
         cwd=tmp, env=environment(), stderr=(tmp / "server.log").open("wb"),
     )  # fmt: skip
+    projector = None
+    if separate:
+        projector = subprocess.Popen(
+            [str(BIN / "iwmo-hub"), "project", "--follow", "--store", store,
+             "--projections", str(tmp / "http-projections.db")],
+            cwd=tmp, env=environment(), stdout=subprocess.DEVNULL,
+            stderr=(tmp / "projector.log").open("wb"),
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -234,11 +289,21 @@ def run(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[str, Any]:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit("the server did not start: " + (tmp / "server.log").read_text())
             time.sleep(0.2)
+        busy = {p.pid: cpu_seconds(p.pid) for p in (server, projector) if p is not None}
+        client_cpu = time.process_time()
         latencies, answers, seconds = asyncio.run(load(url, items, tokens, args.clients))
-        wait_caught_up(url, tokens["operator"])
+        client_cpu = time.process_time() - client_cpu
+        busy = {pid: cpu_seconds(pid) - cpu for pid, cpu in busy.items()}
+        appends = append_figures(url, tokens["operator"])
+        if separate:
+            wait_folded(store, tmp / "http-projections.db")
+        else:
+            wait_caught_up(url, tokens["operator"])
     finally:
-        server.terminate()
-        server.wait(60)
+        for process in (server, projector):
+            if process is not None:
+                process.terminate()
+                process.wait(60)
         log = (tmp / "server.log").read_text(errors="replace")
         if server.returncode not in (0, -15):
             print(f"server exited with {server.returncode}:\n{log[-3000:]}", file=sys.stderr)
@@ -277,6 +342,12 @@ def run(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[str, Any]:
         "projections_equal": http_view == cli_view,
         "arrangements": len(http_view[0]),
         "mismatches": len(http_view[1]),
+        "server_cpu_ms": busy[server.pid] * 1000 / len(items),
+        "projector_cpu_ms": busy[projector.pid] * 1000 / len(items) if projector else None,
+        "client_cpu_ms": client_cpu * 1000 / len(items),
+        **appends,
+        "workers": args.workers,
+        "projector": args.projector,
         "cli_seconds": cli_seconds,
         "cli_rate": len(items) / cli_seconds,
         "prefixes": (http_prefix, cli_prefix),
@@ -288,6 +359,15 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--store", help="kafka://HOST:PORT of a running broker (else start one)")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="`serve --workers`: validating processes (0)"
+    )
+    parser.add_argument(
+        "--projector",
+        choices=("in-process", "separate"),
+        default="in-process",
+        help="fold in the server (default) or in an `iwmo-hub project --follow` beside it",
+    )
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="iwmo-bench-http-") as name:
@@ -308,13 +388,15 @@ def main() -> int:
                 broker.stop()
     print(json.dumps(result, indent=2))
     ok = result["exactly_once"] and result["projections_equal"]
+    where = "in `iwmo-hub project --follow`" if args.projector == "separate" else "in process"
     body = "\n".join(
         [
             "## HTTP intake under load (`benchmarks/http.py`)",
             "",
             f"{result['messages']:,} generated messages posted by {result['clients']} concurrent"
-            f" clients to `iwmo-hub serve` on a real Kafka broker (projector in process), on "
-            f"{machine()}, {os.cpu_count()} cores shared by client, server, projector and broker.",
+            f" clients to `iwmo-hub serve --workers {result['workers']}` on a real Kafka broker"
+            f" (projector {where}), on {machine()}, {os.cpu_count()} cores shared by client,"
+            " server, projector and broker.",
             "",
             table(
                 ["path", "messages/s", "p50 ms", "p99 ms"],
@@ -333,6 +415,16 @@ def main() -> int:
             f" {result['exactly_once']}; projections equal to the CLI's:"
             f" {result['projections_equal']} ({result['arrangements']:,} arrangements,"
             f" {result['mismatches']:,} open mismatches). Target: 1,000 messages/s, p99 < 250 ms.",
+            "",
+            f"CPU per message: server process {result['server_cpu_ms']:.2f} ms"
+            + (
+                f", separate projector {result['projector_cpu_ms']:.2f} ms"
+                if result["projector_cpu_ms"] is not None
+                else ""
+            )
+            + f", load generator {result['client_cpu_ms']:.2f} ms. Group commits:"
+            f" {result['appends']:,.0f} appends of {result['mean_batch']:.1f} messages on"
+            f" average, {result['mean_append_ms']:.1f} ms each.",
         ]
     )
     if not args.no_doc:
