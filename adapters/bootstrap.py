@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
@@ -27,7 +28,7 @@ import fastavro
 from fastavro.read import SchemaResolutionError
 
 from adapters.avro import HEADER_SIZE, AvroCodec
-from adapters.store_url import KafkaStore, parse_store_url
+from adapters.store_url import KafkaStore, SqliteStore, parse_store_url
 from hub.eventlog import EventLog
 from hub.events import EventMapper
 from hub.ingest import Clock, IngestService, ReadReceived, received_reader, utc_now
@@ -57,6 +58,21 @@ def payload_codec() -> AvroCodec:
 def event_mapper() -> EventMapper:
     """The one mapper between events and records, on `payload_codec()`."""
     return EventMapper(payload_codec())
+
+
+def source_of(settings: HubSettings) -> str:
+    """What the projection store records as the event log it folds."""
+    config = parse_store_url(settings.store)
+    if isinstance(config, SqliteStore):
+        return "sqlite:" + str(Path(config.path).resolve())
+    assert isinstance(config, KafkaStore)
+    prefix = config.prefix or settings.kafka_prefix
+    return f"kafka://{','.join(config.servers)}?prefix={prefix}"
+
+
+def open_source(settings: HubSettings) -> tuple[EventLog, EventMapper]:
+    """The event log and decoder, for the projector's reader process (it pickles this)."""
+    return open_log(settings), event_mapper()
 
 
 def open_log(settings: HubSettings) -> EventLog:

@@ -147,7 +147,7 @@ def fill(store: str, count: int, seed: int) -> float:
 
 def child(store: str, projections: str, batch: int, workers: bool) -> int:
     """In a fresh process: fold the whole log, print figures as JSON."""
-    from adapters.cli.project import open_source
+    from adapters.bootstrap import open_source
     from projections.projector import Projector
     from projections.store import ProjectionStore
 

@@ -20,19 +20,17 @@ from typing import Any
 
 import pydantic
 
-from adapters.bootstrap import event_mapper, open_log
+from adapters.bootstrap import event_mapper, open_log, open_source, source_of
 from adapters.cli.common import EXIT_OK, EXIT_USAGE
 from adapters.live_projections import LiveProjections
 from adapters.store_url import ENV_VAR as STORE_ENV
-from adapters.store_url import KafkaStore, SqliteStore, parse_store_url
+from adapters.store_url import SqliteStore, parse_store_url
 from hub.errors import HubError, StoreError, StoreUnavailable
-from hub.eventlog import EventLog
 from hub.ingest import IngestResult
 from hub.messagetypes import MessageType
 from hub.retour import technical_retour
 from hub.settings import HubSettings
 from projections.projector import DEFAULT_BATCH, PARALLEL_FROM, Progress, Projector
-from projections.reader import EventDecoder
 from projections.retours import retour_for
 from projections.store import ENV_VAR as PROJECTIONS_ENV
 from projections.store import ProjectionStore, default_path
@@ -101,23 +99,8 @@ def settings_of(args: argparse.Namespace) -> HubSettings:
         raise UsageProblem(f"invalid setting: {e.errors()[0]['msg']}") from e
 
 
-def source_of(settings: HubSettings) -> str:
-    """What the projection store records as the event log it folds."""
-    config = parse_store_url(settings.store)
-    if isinstance(config, SqliteStore):
-        return "sqlite:" + str(Path(config.path).resolve())
-    assert isinstance(config, KafkaStore)
-    prefix = config.prefix or settings.kafka_prefix
-    return f"kafka://{','.join(config.servers)}?prefix={prefix}"
-
-
 def open_projections(args: argparse.Namespace) -> ProjectionStore:
     return ProjectionStore(args.projections or default_path())
-
-
-def open_source(settings: HubSettings) -> tuple[EventLog, EventDecoder]:
-    """The event log and decoder, for the projector's reader process (it pickles this)."""
-    return open_log(settings), event_mapper()
 
 
 def projector(

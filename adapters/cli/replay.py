@@ -13,15 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from adapters.bootstrap import event_mapper, open_log
+from adapters.bootstrap import event_mapper, open_log, open_source, source_of
 from adapters.cli.common import EXIT_OK, EXIT_USAGE, add_format_option
-from adapters.cli.project import (
-    EXIT_STORE,
-    UsageProblem,
-    open_source,
-    settings_of,
-    source_of,
-)
+from adapters.cli.project import EXIT_STORE, UsageProblem, settings_of
 from hub.errors import HubError
 from hub.records import EVENTS, StreamPosition
 from projections.projector import DEFAULT_BATCH, PARALLEL_FROM, Projector

@@ -22,8 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from adapters.bootstrap import Hub, open_hub
-from adapters.cli.project import source_of
+from adapters.bootstrap import Hub, open_hub, source_of
 from adapters.http.auth import TokenRegistry
 from adapters.http.index import MessageIndex
 from adapters.http.logs import event
