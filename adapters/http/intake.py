@@ -91,14 +91,15 @@ async def post_message(request: Request) -> Response:
         check_may_post(party)
         _check_content_type(request.headers.get("content-type"))
         hub, writer = runtime.require_hub()
-        body = await read_body(request, hub.validator.max_bytes)
-        prepared = await runtime.prepare(hub, body)
-        message_type = prepared.header.message_type or "unknown"
-        check_sender(party, prepared.header.message_type, prepared.header.sender)
-        try:
-            future = writer.submit(prepared)
-        except QueueFull as e:
-            raise unavailable(str(e), runtime.config.retry_after) from e
+        with writer.preparing():  # the batch being written may wait for this one
+            body = await read_body(request, hub.validator.max_bytes)
+            prepared = await runtime.prepare(hub, body)
+            message_type = prepared.header.message_type or "unknown"
+            check_sender(party, prepared.header.message_type, prepared.header.sender)
+            try:
+                future = writer.submit(prepared)
+            except QueueFull as e:
+                raise unavailable(str(e), runtime.config.retry_after) from e
         result = await asyncio.wrap_future(future)
         outcome = result.status
         request.state.message_id = result.message_id

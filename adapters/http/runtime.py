@@ -28,7 +28,7 @@ from adapters.http.index import MessageIndex
 from adapters.http.logs import event
 from adapters.http.metrics import Metrics
 from adapters.http.models import ApiError
-from adapters.http.writer import BatchingWriter
+from adapters.http.writer import DEFAULT_LINGER_MS, BatchingWriter
 from adapters.live_projections import LiveProjections
 from hub.eventlog import EventLog
 from hub.ingest import Clock, utc_now
@@ -58,6 +58,8 @@ class ServerConfig:
     #: /readyz fails when the projection is further behind than this many records.
     max_lag: int = 100_000
     max_batch: int = 200
+    #: How long a batch waits, at most, for posts still being validated (`BatchingWriter`).
+    linger_ms: float = DEFAULT_LINGER_MS
     #: Processes that validate and encode posted messages (0: threads of this process).
     workers: int = 0
     #: Tests and the demo: an open log (the caller closes it), a validator, a clock.
@@ -184,7 +186,10 @@ class Runtime:
                 initargs=(hub.validator.today, hub.validator.max_bytes),
             )
         writer = BatchingWriter(
-            hub.ingest.commit, max_batch=config.max_batch, on_batch=self.metrics.batch
+            hub.ingest.commit,
+            max_batch=config.max_batch,
+            on_batch=self.metrics.batch,
+            linger_ms=config.linger_ms,
         )
         writer.start()
         self.hub, self.writer = hub, writer

@@ -3,18 +3,24 @@
 Requests prepare (validate, encode) their message in parallel and hand the `Prepared` to one
 writer thread. While an append is in flight the next submissions queue up; the writer then
 takes all of them (up to `max_batch`) into the next `IngestService.commit`, so fifty
-concurrent posts cost a few appends instead of fifty, and no request waits for a timer. A
-future is resolved only with the result of the commit its message was in: accepted means the
-store confirmed that batch. A full queue refuses at once (the caller answers 503).
+concurrent posts cost a few appends instead of fifty. A future is resolved only with the
+result of the commit its message was in: accepted means the store confirmed that batch. A full
+queue refuses at once (the caller answers 503).
+
+Every append costs the Kafka client about the same CPU whatever its size (about 1.3 ms here),
+so under load the writer lingers: while submissions are still being prepared (`preparing`:
+read and validated, not yet submitted) it waits up to `linger_ms` for them to join the batch.
+A lone request is never held: with nothing in preparation the batch goes at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Final
 
@@ -26,6 +32,10 @@ log = logging.getLogger(__name__)
 Commit = Callable[[Sequence[Prepared]], list[IngestResult]]
 DEFAULT_MAX_BATCH: Final = 200
 DEFAULT_MAX_QUEUE: Final = 5_000
+#: How long a batch waits, at most, for submissions still being prepared (milliseconds). On
+#: the HTTP benchmark (50 clients, Kafka) 5 ms doubled the mean batch and raised the rate by
+#: about a fifth; a lone request never waits.
+DEFAULT_LINGER_MS: Final = 5.0
 
 
 class QueueFull(Exception):
@@ -42,11 +52,15 @@ class BatchingWriter:
         max_batch: int = DEFAULT_MAX_BATCH,
         max_queue: int = DEFAULT_MAX_QUEUE,
         on_batch: Callable[[int, float], None] | None = None,
+        linger_ms: float = DEFAULT_LINGER_MS,
     ) -> None:
-        if max_batch < 1 or max_queue < 1:
-            raise ValueError("max_batch and max_queue must be at least 1")
+        if max_batch < 1 or max_queue < 1 or linger_ms < 0:
+            raise ValueError("max_batch and max_queue must be at least 1, linger_ms at least 0")
         self._commit = commit
         self.max_batch = max_batch
+        self.linger = linger_ms / 1000
+        #: Submissions being prepared (`preparing`); only the event loop's thread changes it.
+        self._preparing = 0
         self._queue: queue.Queue[tuple[Prepared, Future[IngestResult]] | None] = queue.Queue(
             max_queue
         )
@@ -68,6 +82,16 @@ class BatchingWriter:
             raise QueueFull(f"{self._queue.maxsize} submissions are waiting to be stored") from None
         return future
 
+    @contextlib.contextmanager
+    def preparing(self) -> Iterator[None]:
+        """Count a submission as on its way for as long as the block runs (wrap reading,
+        validating and `submit`): a batch lingers for those."""
+        self._preparing += 1
+        try:
+            yield
+        finally:
+            self._preparing -= 1
+
     @property
     def waiting(self) -> int:
         return self._queue.qsize()
@@ -85,11 +109,23 @@ class BatchingWriter:
             if first is None:
                 break
             batch = [first]
+            deadline: float | None = None
             while len(batch) < self.max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    if self._preparing <= 0 or self.linger <= 0:
+                        break
+                    # Submissions are on their way: give them until the deadline to join.
+                    if deadline is None:
+                        deadline = time.monotonic() + self.linger
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    try:
+                        item = self._queue.get(timeout=remaining)
+                    except queue.Empty:
+                        break
                 if item is None:
                     stopping = True
                     break

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -81,3 +82,55 @@ def test_a_full_queue_refuses_at_once() -> None:
     finally:
         commit.gate.set()
         writer.stop()
+
+
+def test_a_batch_waits_for_a_submission_still_being_prepared() -> None:
+    commit = GatedCommit()
+    commit.gate.set()
+    writer = BatchingWriter(commit, linger_ms=5_000)
+    writer.start()
+    try:
+        with writer.preparing():  # request B is being validated
+            first = writer.submit(prepared(0))  # request A is ready
+            time.sleep(0.2)
+            assert not first.done(), "A's batch went without waiting for B"
+            second = writer.submit(prepared(1))
+        results = [first.result(5), second.result(5)]
+    finally:
+        writer.stop()
+    assert [r.status for r in results] == [ACCEPTED, ACCEPTED]
+    assert commit.batches == [["id-0", "id-1"]]
+
+
+def test_a_lone_submission_is_committed_without_lingering() -> None:
+    commit = GatedCommit()
+    commit.gate.set()
+    writer = BatchingWriter(commit, linger_ms=10_000)
+    writer.start()
+    try:
+        started = time.monotonic()
+        assert writer.submit(prepared(0)).result(5).status == ACCEPTED
+        waited = time.monotonic() - started
+    finally:
+        writer.stop()
+    assert waited < 5, f"a lone submission waited {waited:.1f} s for nothing"
+    assert commit.batches == [["id-0"]]
+
+
+def test_lingering_ends_at_linger_ms_when_the_prepared_one_does_not_come() -> None:
+    commit = GatedCommit()
+    commit.gate.set()
+    writer = BatchingWriter(commit, linger_ms=300)
+    writer.start()
+    try:
+        with writer.preparing():  # a request that is refused before it submits (403, 413)
+            future = writer.submit(prepared(0))
+            assert future.result(5).status == ACCEPTED
+    finally:
+        writer.stop()
+    assert commit.batches == [["id-0"]]
+
+
+def test_linger_ms_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="linger_ms"):
+        BatchingWriter(GatedCommit(), linger_ms=-1)
