@@ -84,11 +84,17 @@ def test_a_full_queue_refuses_at_once() -> None:
         writer.stop()
 
 
-def test_a_batch_waits_for_a_submission_still_being_prepared() -> None:
+def started_writer(linger_ms: float) -> tuple[GatedCommit, BatchingWriter]:
+    """A running writer whose commits go through at once."""
     commit = GatedCommit()
     commit.gate.set()
-    writer = BatchingWriter(commit, linger_ms=5_000)
+    writer = BatchingWriter(commit, linger_ms=linger_ms)
     writer.start()
+    return commit, writer
+
+
+def test_a_batch_waits_for_a_submission_still_being_prepared() -> None:
+    commit, writer = started_writer(linger_ms=5_000)
     try:
         with writer.preparing():  # request B is being validated
             first = writer.submit(prepared(0))  # request A is ready
@@ -103,10 +109,7 @@ def test_a_batch_waits_for_a_submission_still_being_prepared() -> None:
 
 
 def test_a_lone_submission_is_committed_without_lingering() -> None:
-    commit = GatedCommit()
-    commit.gate.set()
-    writer = BatchingWriter(commit, linger_ms=10_000)
-    writer.start()
+    commit, writer = started_writer(linger_ms=10_000)
     try:
         started = time.monotonic()
         assert writer.submit(prepared(0)).result(5).status == ACCEPTED
@@ -118,10 +121,7 @@ def test_a_lone_submission_is_committed_without_lingering() -> None:
 
 
 def test_lingering_ends_at_linger_ms_when_the_prepared_one_does_not_come() -> None:
-    commit = GatedCommit()
-    commit.gate.set()
-    writer = BatchingWriter(commit, linger_ms=300)
-    writer.start()
+    commit, writer = started_writer(linger_ms=300)
     try:
         with writer.preparing():  # a request that is refused before it submits (403, 413)
             future = writer.submit(prepared(0))
