@@ -91,8 +91,8 @@ async def post_message(request: Request) -> Response:
         check_may_post(party)
         _check_content_type(request.headers.get("content-type"))
         hub, writer = runtime.require_hub()
+        body = await read_body(request, hub.validator.max_bytes)
         with writer.preparing():  # the batch being written may wait for this one
-            body = await read_body(request, hub.validator.max_bytes)
             prepared = await runtime.prepare(hub, body)
             message_type = prepared.header.message_type or "unknown"
             check_sender(party, prepared.header.message_type, prepared.header.sender)
