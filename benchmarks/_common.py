@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import time
@@ -44,6 +45,16 @@ def interleaved(
         for name, work in methods.items():
             best[name] = max(best[name], rate(items, work, min_seconds=round_seconds))
     return best
+
+
+def process_cpu(pid: int | None) -> float | None:
+    """User and system CPU seconds a live process has used so far (Linux /proc), None where
+    that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine() -> str:

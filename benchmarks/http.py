@@ -51,7 +51,7 @@ import httpx
 from adapters.bootstrap import event_mapper
 from adapters.http.auth import Party, add_entry, make_token
 from adapters.kafka_log import KafkaEventLog
-from benchmarks._common import REPO, machine, table, write_section
+from benchmarks._common import REPO, machine, process_cpu, table, write_section
 from hub.events import MessageReceived
 from hub.generator import GeneratorConfig, generate
 from hub.generator.render import render
@@ -199,18 +199,21 @@ def append_figures(url: str, operator: str) -> dict[str, float]:
             "iwmo_hub_append_seconds_sum",
         ):
             values[name] = float(value)
-    count = values.get("iwmo_hub_append_batch_messages_count", 0.0) or 1.0
+    count = values.get("iwmo_hub_append_batch_messages_count", 0.0)
+    per = max(count, 1.0)
     return {
         "appends": count,
-        "mean_batch": values.get("iwmo_hub_append_batch_messages_sum", 0.0) / count,
-        "mean_append_ms": values.get("iwmo_hub_append_seconds_sum", 0.0) * 1000 / count,
+        "mean_batch": values.get("iwmo_hub_append_batch_messages_sum", 0.0) / per,
+        "mean_append_ms": values.get("iwmo_hub_append_seconds_sum", 0.0) * 1000 / per,
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds a live process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _used(now: float | None, before: float | None) -> float | None:
+    return None if now is None or before is None else now - before
+
+
+def _per_item_ms(seconds: float | None, items: int) -> float | None:
+    return None if seconds is None else seconds * 1000 / items
 
 
 def projection(path: Path) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
@@ -289,11 +292,11 @@ def run(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[str, Any]:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit("the server did not start: " + (tmp / "server.log").read_text())
             time.sleep(0.2)
-        busy = {p.pid: cpu_seconds(p.pid) for p in (server, projector) if p is not None}
+        busy = {p.pid: process_cpu(p.pid) for p in (server, projector) if p is not None}
         client_cpu = time.process_time()
         latencies, answers, seconds = asyncio.run(load(url, items, tokens, args.clients))
         client_cpu = time.process_time() - client_cpu
-        busy = {pid: cpu_seconds(pid) - cpu for pid, cpu in busy.items()}
+        busy = {pid: _used(process_cpu(pid), cpu) for pid, cpu in busy.items()}
         appends = append_figures(url, tokens["operator"])
         if separate:
             wait_folded(store, tmp / "http-projections.db")
@@ -342,8 +345,8 @@ def run(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[str, Any]:
         "projections_equal": http_view == cli_view,
         "arrangements": len(http_view[0]),
         "mismatches": len(http_view[1]),
-        "server_cpu_ms": busy[server.pid] * 1000 / len(items),
-        "projector_cpu_ms": busy[projector.pid] * 1000 / len(items) if projector else None,
+        "server_cpu_ms": _per_item_ms(busy[server.pid], len(items)),
+        "projector_cpu_ms": _per_item_ms(busy[projector.pid], len(items)) if projector else None,
         "client_cpu_ms": client_cpu * 1000 / len(items),
         **appends,
         "workers": args.workers,
@@ -352,6 +355,10 @@ def run(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[str, Any]:
         "cli_rate": len(items) / cli_seconds,
         "prefixes": (http_prefix, cli_prefix),
     }
+
+
+def _ms(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.2f} ms"
 
 
 def main() -> int:
@@ -416,13 +423,13 @@ def main() -> int:
             f" {result['projections_equal']} ({result['arrangements']:,} arrangements,"
             f" {result['mismatches']:,} open mismatches). Target: 1,000 messages/s, p99 < 250 ms.",
             "",
-            f"CPU per message: server process {result['server_cpu_ms']:.2f} ms"
+            f"CPU per message: server process {_ms(result['server_cpu_ms'])}"
             + (
-                f", separate projector {result['projector_cpu_ms']:.2f} ms"
-                if result["projector_cpu_ms"] is not None
+                f", separate projector {_ms(result['projector_cpu_ms'])}"
+                if args.projector == "separate"
                 else ""
             )
-            + f", load generator {result['client_cpu_ms']:.2f} ms. Group commits:"
+            + f", load generator {_ms(result['client_cpu_ms'])}. Group commits:"
             f" {result['appends']:,.0f} appends of {result['mean_batch']:.1f} messages on"
             f" average, {result['mean_append_ms']:.1f} ms each.",
         ]

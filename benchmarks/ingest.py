@@ -42,7 +42,7 @@ from kafka import KafkaProducer
 
 from adapters.bootstrap import event_mapper, open_hub
 from adapters.kafka_log import TYPE_HEADER, VERSION_HEADER
-from benchmarks._common import REPO, machine, table, write_section
+from benchmarks._common import REPO, machine, process_cpu, table, write_section
 from hub.events import MessageReceived, epoch_ms
 from hub.factory import sample_documents
 from hub.ingest import ACCEPTED, IngestResult
@@ -76,17 +76,8 @@ class Figure:
     workers_us: float | None = None
 
 
-def broker_cpu(pid: int | None) -> float | None:
-    """CPU seconds a process (the broker) has used so far (Linux /proc), None elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError, TypeError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def processes_cpu(pids: Sequence[int]) -> float | None:
-    used = [broker_cpu(pid) for pid in pids]
+    used = [process_cpu(pid) for pid in pids]
     return None if not used or None in used else sum(u for u in used if u is not None)
 
 
@@ -97,11 +88,11 @@ def measure(
     workers: Sequence[int] = (),
 ) -> Figure:
     """Run `work` (which handles `count` messages) once and time it."""
-    b0, w0 = broker_cpu(broker), processes_cpu(workers)
+    b0, w0 = process_cpu(broker), processes_cpu(workers)
     c0, t0 = time.process_time(), time.perf_counter()
     work()
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-    b1, w1 = broker_cpu(broker), processes_cpu(workers)
+    b1, w1 = process_cpu(broker), processes_cpu(workers)
     used = None if b0 is None or b1 is None else (b1 - b0) / count * 1e6
     by_workers = None if w0 is None or w1 is None else (w1 - w0) / count * 1e6
     return Figure(count / elapsed, cpu / count * 1e6, used, by_workers)

@@ -250,16 +250,16 @@ def widen_pipe(fd: int, wanted: int = PIPE_BYTES) -> int:
     send waits for the projector and the three processes stall one another. Returns the size
     the pipe has (0 where it cannot be asked)."""
     set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
-    if set_size is None or fcntl is None:
+    if set_size is None:
         return 0
     try:
         limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
     except (OSError, ValueError):
         limit = wanted
-    for size in (min(wanted, limit), limit):
-        with contextlib.suppress(OSError):
-            return int(fcntl.fcntl(fd, set_size, size))
-    return 0
+    try:
+        return int(fcntl.fcntl(fd, set_size, min(wanted, limit)))
+    except OSError:
+        return 0
 
 
 class ReaderProcess:
