@@ -43,6 +43,7 @@ from hub.retour import technical_retour
 log = logging.getLogger("iwmo_hub.http")
 router = APIRouter(tags=["intake"])
 
+MESSAGES_PATH: Final = "/v1/messages"
 XML_TYPES: Final = frozenset({"application/xml", "text/xml"})
 _REFUSALS: Final[dict[int | str, dict[str, object]]] = {
     401: {"model": Problem, "description": "no or unknown bearer token"},
@@ -60,7 +61,7 @@ def retour_url(message_id: str) -> str:
 
 
 @router.post(
-    "/v1/messages",
+    MESSAGES_PATH,
     status_code=202,
     response_model=Accepted,
     summary="Submit an iWmo 3.2 message (WMO301, WMO305 or WMO307)",

@@ -391,3 +391,52 @@ def test_validation_in_a_worker_process_gives_the_same_answers(tmp_path: Path) -
         e.rule for e in Validator().check(sample(INVALID_301)).errors
     ]
     assert forbidden.status_code == 403
+
+
+def _answers(api: Api) -> list[tuple[int, dict[str, str], object]]:
+    """One post of each outcome, as (status, the headers that matter, body without ids)."""
+    posts = [
+        (sample(WMO301), PARTIES.xml(GEMEENTE)),  # accepted
+        (sample(WMO301), PARTIES.xml(GEMEENTE)),  # duplicate
+        (sample(INVALID_301), PARTIES.xml(GEMEENTE)),  # 422
+        (sample(TRUNCATED_305), PARTIES.xml(AANBIEDER)),  # 400
+        (sample(WMO301), {**PARTIES.xml(GEMEENTE), "Content-Type": "text/plain"}),  # 415
+        (sample(WMO301), PARTIES.xml(AANBIEDER)),  # 403
+        (sample(WMO301), {"Content-Type": "application/xml"}),  # 401
+        (sample(WMO307), PARTIES.xml(AANBIEDER)),  # accepted
+    ]
+    out: list[tuple[int, dict[str, str], object]] = []
+    for content, headers in posts:
+        answer = api.post("/v1/messages", content=content, headers=headers)
+        body = answer.json()
+        for ids in ("message_id", "retour_url"):
+            body.pop(ids, None)
+        kept = {k: answer.headers.get(k, "") for k in ("content-type", "www-authenticate")}
+        out.append((answer.status_code, kept, body))
+    return out
+
+
+def test_posts_taken_directly_are_answered_as_through_the_framework(tmp_path: Path) -> None:
+    """`HubApp` hands POST /v1/messages straight to its handler; every outcome, and the
+    access metrics, are the same as when FastAPI routes it."""
+    results = []
+    for direct in (True, False):
+        folder = tmp_path / ("direct" if direct else "routed")
+        folder.mkdir()
+        with running_app(config_for(folder, PARTIES, run_projector=False)) as api:
+            if not direct:
+                api.app.direct_post = None
+            answers = _answers(api)
+            metrics = api.get("/metrics", headers=PARTIES.auth(OPERATOR)).text
+        counted = sorted(
+            line
+            for line in metrics.splitlines()
+            if line.startswith("iwmo_hub_http_requests_total{") and 'method="POST"' in line
+        )
+        results.append((answers, counted))
+
+    (direct_answers, direct_counted), (routed_answers, routed_counted) = results
+    assert [a[0] for a in direct_answers] == [202, 202, 422, 400, 415, 403, 401, 202]
+    assert direct_answers == routed_answers
+    assert direct_counted == routed_counted
+    assert any('route="/v1/messages"' in line for line in direct_counted)
