@@ -1,13 +1,14 @@
 """HTTP intake under load: 10,000 generated messages from 50 concurrent clients, on Kafka.
 
     python benchmarks/http.py [--messages 10000] [--clients 50] [--store kafka://HOST:PORT]
-                              [--workers N] [--projector in-process|separate]
+                              [--workers N] [--projector both|in-process|separate]
 
 1. generates the messages (the traffic generator; a prefix of a run, in arrival order) and a
    token for every sender;
 2. starts a Kafka broker with scripts/kafka.py (unless --store names one) and `iwmo-hub serve`
-   on a free loopback port, on a fresh topic prefix, with the projector in process (or, with
-   `--projector separate`, `serve --no-projector` beside `iwmo-hub project --follow`);
+   on a free loopback port, on a fresh topic prefix, with the projector in process, and then
+   again on another prefix with `serve --no-projector` beside `iwmo-hub project --follow` (the
+   two ways to deploy it; `--projector` picks one);
 3. posts every message from `--clients` concurrent connections (asyncio streams) and records
    each request's latency and the CPU the server (and projector) used; waits until the
    projection has caught up;
@@ -44,7 +45,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from typing import Any
+from typing import Any, Final
 
 import httpx
 
@@ -245,7 +246,9 @@ def stored_ids(bootstrap: str, prefix: str) -> Counter[str]:
         )
 
 
-def run(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[str, Any]:
+def run(args: argparse.Namespace, bootstrap: str, tmp: Path, placement: str) -> dict[str, Any]:
+    """One server (projector `placement`) under load, then the CLI on the same messages."""
+    tmp.mkdir()
     items = messages(args.messages)
     folder = tmp / "messages"
     folder.mkdir()
@@ -262,7 +265,7 @@ def run(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[str, Any]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     store = f"kafka://{bootstrap}?prefix={http_prefix}"
-    separate = args.projector == "separate"
+    separate = placement == "separate"
     server = subprocess.Popen(
         [str(BIN / "iwmo-hub"), "serve", "--port", str(port), "--tokens", str(tokens_file),
          "--store", store, "--projections", str(tmp / "http-projections.db"),
@@ -350,7 +353,7 @@ def run(args: argparse.Namespace, bootstrap: str, tmp: Path) -> dict[str, Any]:
         "client_cpu_ms": client_cpu * 1000 / len(items),
         **appends,
         "workers": args.workers,
-        "projector": args.projector,
+        "projector": placement,
         "cli_seconds": cli_seconds,
         "cli_rate": len(items) / cli_seconds,
         "prefixes": (http_prefix, cli_prefix),
@@ -371,9 +374,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--projector",
-        choices=("in-process", "separate"),
-        default="in-process",
-        help="fold in the server (default) or in an `iwmo-hub project --follow` beside it",
+        choices=("both", "in-process", "separate"),
+        default="both",
+        help="fold in the server, in an `iwmo-hub project --follow` beside it, or measure"
+        " both one after the other (default)",
     )
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
     args = parser.parse_args()
@@ -388,55 +392,66 @@ def main() -> int:
             broker = tool.Broker(tmp / "broker", tied=True)
             broker.start(timeout=180)
             bootstrap = broker.bootstrap
+        placements = ["in-process", "separate"] if args.projector == "both" else [args.projector]
         try:
-            result = run(args, bootstrap, tmp)
+            results = [run(args, bootstrap, tmp / where, where) for where in placements]
         finally:
             if broker is not None:
                 broker.stop()
-    print(json.dumps(result, indent=2))
-    ok = result["exactly_once"] and result["projections_equal"]
-    where = "in `iwmo-hub project --follow`" if args.projector == "separate" else "in process"
-    body = "\n".join(
-        [
-            "## HTTP intake under load (`benchmarks/http.py`)",
-            "",
-            f"{result['messages']:,} generated messages posted by {result['clients']} concurrent"
-            f" clients to `iwmo-hub serve --workers {result['workers']}` on a real Kafka broker"
-            f" (projector {where}), on {machine()}, {os.cpu_count()} cores shared by client,"
-            " server, projector and broker.",
-            "",
-            table(
-                ["path", "messages/s", "p50 ms", "p99 ms"],
-                [
-                    [
-                        "HTTP, 50 clients",
-                        f"{result['rate']:,.0f}",
-                        f"{result['p50_ms']:.0f}",
-                        f"{result['p99_ms']:.0f}",
-                    ],
-                    ["CLI bulk ingest (same run)", f"{result['cli_rate']:,.0f}", "-", "-"],
-                ],
-            ),
-            "",
-            f"Answers: {result['codes']}; every accepted message in the log exactly once:"
-            f" {result['exactly_once']}; projections equal to the CLI's:"
-            f" {result['projections_equal']} ({result['arrangements']:,} arrangements,"
-            f" {result['mismatches']:,} open mismatches). Target: 1,000 messages/s, p99 < 250 ms.",
-            "",
-            f"CPU per message: server process {_ms(result['server_cpu_ms'])}"
-            + (
-                f", separate projector {_ms(result['projector_cpu_ms'])}"
-                if args.projector == "separate"
-                else ""
-            )
-            + f", load generator {_ms(result['client_cpu_ms'])}. Group commits:"
-            f" {result['appends']:,.0f} appends of {result['mean_batch']:.1f} messages on"
-            f" average, {result['mean_append_ms']:.1f} ms each.",
-        ]
-    )
+    print(json.dumps(results, indent=2))
+    body = report(results)
+    print(body)
     if not args.no_doc:
         write_section("http", body)
+    ok = all(r["exactly_once"] and r["projections_equal"] for r in results)
     return 0 if ok else 1
+
+
+_WHERE: Final = {
+    "in-process": "projector in the server (default)",
+    "separate": "`serve --no-projector` + `project --follow`",
+}
+
+
+def report(results: list[dict[str, Any]]) -> str:
+    first = results[0]
+    rows = []
+    for r in results:
+        where = _WHERE[r["projector"]]
+        rows.append([f"HTTP, {r['clients']} clients, {where}", f"{r['rate']:,.0f}",
+                     f"{r['rate'] / r['cli_rate']:.0%}", f"{r['p50_ms']:.0f}",
+                     f"{r['p99_ms']:.0f}"])  # fmt: skip
+        rows.append(["CLI bulk ingest, right after (baseline)", f"{r['cli_rate']:,.0f}", "100%",
+                     "-", "-"])  # fmt: skip
+    lines = [
+        "## HTTP intake under load (`benchmarks/http.py`)",
+        "",
+        f"{first['messages']:,} generated messages posted by {first['clients']} concurrent"
+        f" clients to `iwmo-hub serve --workers {first['workers']}` on a real Kafka broker, on"
+        f" {machine()}, {os.cpu_count()} cores shared by client, server, projector and broker;"
+        " each server on a fresh topic prefix, followed by `iwmo-hub ingest` of the same files"
+        " (the same-run baseline). Target: 1,000 messages/s, p99 < 250 ms.",
+        "",
+        table(["path", "messages/s", "vs CLI", "p50 ms", "p99 ms"], rows),
+        "",
+    ]
+    for r in results:
+        lines.append(
+            f"- {_WHERE[r['projector']]}: answers {r['codes']}; every accepted message in the"
+            f" log exactly once: {r['exactly_once']}; projections equal to the CLI's:"
+            f" {r['projections_equal']} ({r['arrangements']:,} arrangements,"
+            f" {r['mismatches']:,} open mismatches). CPU per message: server process"
+            f" {_ms(r['server_cpu_ms'])}"
+            + (
+                f", separate projector {_ms(r['projector_cpu_ms'])}"
+                if r["projector"] == "separate"
+                else ""
+            )
+            + f", load generator {_ms(r['client_cpu_ms'])}. Group commits:"
+            f" {r['appends']:,.0f} appends of {r['mean_batch']:.1f} messages on average,"
+            f" {r['mean_append_ms']:.1f} ms each."
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
