@@ -32,6 +32,7 @@ from adapters.kafka_batches import TYPE_HEADER as TYPE_HEADER  # re-exported: re
 from adapters.kafka_batches import VERSION_HEADER as VERSION_HEADER
 from adapters.kafka_batches import BulkAppender, append_each, append_in_bulk, bulk_supported
 from adapters.kafka_support import (
+    QuietSelector,
     connect,
     ensure_topics,
     kafka_errors,
@@ -99,6 +100,7 @@ class KafkaEventLog(EventLog):
             "bootstrap_timeout_ms": timeout_ms,
             # Reconnect quickly once a restarted broker is back, rather than backing off to 30 s.
             "reconnect_backoff_max_ms": 1000,
+            "selector": QuietSelector,
         }
         self._producer_config: dict[str, Any] = {
             "acks": "all",
