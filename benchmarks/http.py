@@ -35,6 +35,7 @@ sys.path.insert(0, str(_HERE.parent))
 
 import argparse
 import asyncio
+import functools
 import importlib.util
 import json
 import os
@@ -74,8 +75,10 @@ def kafka_tool() -> Any:
     return module
 
 
+@functools.cache
 def messages(count: int) -> list[tuple[str, bytes]]:
-    """The first `count` messages of a generated run: (sender, bytes) in arrival order."""
+    """The first `count` messages of a generated run: (sender, bytes) in arrival order
+    (generated once, however many deployments are measured)."""
     config = GeneratorConfig(gemeenten=3, aanbieders=20, clients=max(100, count // 2), seed=3)
     out: list[tuple[str, bytes]] = []
     for item in generate(config):

@@ -116,12 +116,17 @@ class _PostDirectly:
         try:
             response = await intake.post_message(Request(scope, receive))
         except ApiError as e:
-            response = JSONResponse(e.body(), status_code=e.status, headers=e.headers)
+            response = _refusal(e)
         await response(scope, receive, send)
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
+    return _refusal(exc)
+
+
+def _refusal(exc: ApiError) -> JSONResponse:
+    """A refusal as its JSON answer (`{"error", "reason"}`, its status and headers)."""
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
 
