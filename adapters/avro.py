@@ -165,15 +165,35 @@ class AvroCodec:
         """Encodes objects whose attributes `fields` are exactly the schema's fields (nested
         records likewise) without building a dict first; None when the schema has other
         fields or no compiled plan (then `encode` with a dict is the way)."""
+        plan = self._plan_for(event_type, version, fields)
+        return None if plan is None else self._guarded(plan.write_object, event_type, version)
+
+    def values_encoder(
+        self, event_type: str, version: int, fields: Sequence[str]
+    ) -> Callable[[Mapping[str, Any]], bytes] | None:
+        """Encodes a mapping of field values in which optional fields (schema default null or
+        []) may be absent and other keys are ignored, as the schema's record with those
+        defaults; a missing required field is a SerializationError. None under the same
+        conditions as `object_encoder`, or when a field has another default."""
+        plan = self._plan_for(event_type, version, fields)
+        if plan is None or plan.write_values is None:
+            return None
+        return self._guarded(plan.write_values, event_type, version)
+
+    def _plan_for(self, event_type: str, version: int, fields: Sequence[str]) -> Plan | None:
         schema = self.schema(event_type, version)
         plan = schema.plan
         if plan is None or [f["name"] for f in schema.parsed["fields"]] != list(fields):
             return None
-        write = plan.write_object
+        return plan
 
-        def encode(obj: object) -> bytes:
+    @staticmethod
+    def _guarded(
+        write: Callable[[Any], bytes], event_type: str, version: int
+    ) -> Callable[[Any], bytes]:
+        def encode(value: Any) -> bytes:
             try:
-                return write(obj)
+                return write(value)
             except _FASTAVRO_ERRORS as e:
                 raise SerializationError(f"cannot encode {event_type} v{version}: {e}") from e
 

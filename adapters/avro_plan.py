@@ -3,7 +3,10 @@
 fastavro's generic `schemaless_writer`/`schemaless_reader` walk the schema for every record:
 about 75 us to write and 45 us to read one AssignmentIssued here, most of an ingest's CPU
 after validation. The event schemas are small and fixed, so each is turned into one function
-that writes (or reads) exactly its fields in order: about 5 us either way. Only what the
+that writes (or reads) exactly its fields in order: about 5 us either way. Each record is
+written from a dict with exactly its fields, from an object's attributes, or from a mapping of
+field values in which fields with a null (or empty array) default may be absent: ingest writes
+product lines that way, straight from the values the XML codec read. Only what the
 event schemas use is compiled (null, string, bytes, int, long, date, time-millis,
 timestamp-millis, records, arrays of records, ["null", X] unions); a schema with anything else
 raises `Unsupported` and the codec keeps fastavro for it. Bytes are the same as fastavro's
@@ -118,6 +121,7 @@ _HELPERS: Final[dict[str, Any]] = {
     "_date": dt.date.fromordinal,
     "_bytes_types": (bytes, bytearray),
 }
+_NO_DEFAULT: Final = object()
 _LOGICAL: Final = {("int", "date"), ("int", "time-millis"), ("long", "timestamp-millis")}
 
 
@@ -130,6 +134,8 @@ class _Compiler:
         self.source: list[str] = []
         self.constants: dict[str, Any] = {}
         self.counter = 0
+        #: False when a field default other than null or [] rules out the `_f` writers.
+        self.values_supported = True
 
     def resolve(self, schema: Any) -> Any:
         if isinstance(schema, str) and schema in self.named:
@@ -163,6 +169,7 @@ class _Compiler:
             self.functions[name] = number = len(self.functions)
             self.write_record(number, schema)
             self.write_object(number, schema)
+            self.write_values(number, schema)
             self.read_record(number, schema)
         return self.functions[name]
 
@@ -190,6 +197,30 @@ class _Compiler:
             lines.append(f"    v = d.{name}")
             lines += self.write_value(f["type"], "    ", "_o")
         self.source += [*lines, ""]
+
+    def write_values(self, number: int, schema: Mapping[str, Any]) -> None:
+        """`_f<n>`: the same bytes as `_w<n>`, from a mapping where a field whose schema default
+        is null or an empty array may be absent (it is written as that default) and keys that
+        are not fields are ignored; a missing field without such a default is a KeyError."""
+        lines = [f"def _f{number}(d, a):"]
+        for f in schema["fields"]:
+            name, default = f["name"], f.get("default", _NO_DEFAULT)
+            if default is None:
+                lines.append(f"    v = d.get({name!r})")
+            elif default == [] and self.kind_of_field(f["type"]) == "array":
+                lines.append(f"    v = d.get({name!r}, ())")
+            elif default is _NO_DEFAULT:
+                lines.append(f"    v = d[{name!r}]")
+            else:
+                self.values_supported = False  # another default: no `_f` form for this schema
+                lines.append(f"    v = d[{name!r}]")
+            lines += self.write_value(f["type"], "    ", "_f")
+        self.source += [*lines, ""]
+
+    def kind_of_field(self, schema: Any) -> str:
+        """The kind of a field's (non-union) type, or "union"."""
+        schema = self.resolve(schema)
+        return "union" if isinstance(schema, list) else self.kind(schema)
 
     def write_value(self, schema: Any, indent: str, prefix: str = "_w") -> list[str]:
         schema = self.resolve(schema)
@@ -336,6 +367,10 @@ class Plan:
     write_object: ObjectWriter
     #: (payload, offset of the body) -> dict, nested records as dicts
     read: Reader
+    #: a mapping of field values (nested records likewise) where fields whose default is
+    #: null or [] may be absent and other keys are ignored -> the same bytes; None when a
+    #: field has another default
+    write_values: Writer | None = None
 
 
 def compile_schema(schema: Mapping[str, Any], header: bytes) -> Plan:
@@ -358,6 +393,11 @@ def compile_schema(schema: Mapping[str, Any], header: bytes) -> Plan:
             f"    _o{top}(o, parts.append)",
             "    return b''.join(parts)",
             "",
+            "def encode_values(d):",
+            "    parts = [HEADER]",
+            f"    _f{top}(d, parts.append)",
+            "    return b''.join(parts)",
+            "",
             "def decode(buf, p):",
             "    end = len(buf)",
             f"    d, p = _r{top}(buf, p, end)",
@@ -367,4 +407,9 @@ def compile_schema(schema: Mapping[str, Any], header: bytes) -> Plan:
     )
     namespace: dict[str, Any] = {**_HELPERS, **compiler.constants, "HEADER": bytes(header)}
     exec(compile(source, f"<avro plan {schema['name']}>", "exec"), namespace)
-    return Plan(namespace["encode"], namespace["encode_object"], namespace["decode"])
+    return Plan(
+        namespace["encode"],
+        namespace["encode_object"],
+        namespace["decode"],
+        namespace["encode_values"] if compiler.values_supported else None,
+    )

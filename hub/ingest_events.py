@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from lxml import etree
 
@@ -241,11 +241,9 @@ class Preparer:
         identity = Identity(message_type.name, sender, identificatie, dagtekening)
         message_id = identity.message_id
         timestamp_ms = epoch_ms(received_at)
-        to_record = self.mapper.to_record
-        records = [
-            to_record(event, timestamp_ms=timestamp_ms)
-            for event in domain_events(root, message_type, sender, receiver, message_id)
-        ]
+        records = domain_records(
+            root, message_type, sender, receiver, message_id, self.mapper, timestamp_ms
+        )
         received = MessageReceived(
             hub_message_id=message_id,
             message_type=message_type.name,
@@ -257,14 +255,42 @@ class Preparer:
             content=content,
         )
         # Last: a stored MessageReceived means every record of the message before it is stored.
-        records.append(to_record(received, timestamp_ms=timestamp_ms))
+        records.append(self.mapper.to_record(received, timestamp_ms=timestamp_ms))
         return Prepared(message_id, facts, received_at, content, tuple(records), identity=identity)
 
 
 def domain_events(
     root: etree._Element, message_type: MessageType, sender: str, receiver: str, message_id: str
 ) -> list[DomainEvent]:
-    """One event per product line of a valid heen message, in document order.
+    """One event per product line of a valid heen message, in document order."""
+    return [
+        build_event(cls, values)
+        for cls, values in _line_values(root, message_type, sender, receiver, message_id)
+    ]
+
+
+def domain_records(
+    root: etree._Element,
+    message_type: MessageType,
+    sender: str,
+    receiver: str,
+    message_id: str,
+    mapper: EventMapper,
+    timestamp_ms: int,
+) -> list[StoredRecord]:
+    """The records of `domain_events`, byte for byte, without building the events (the
+    ingest hot path: `EventMapper.domain_record`)."""
+    record = mapper.domain_record
+    return [
+        record(cls, values, timestamp_ms=timestamp_ms)
+        for cls, values in _line_values(root, message_type, sender, receiver, message_id)
+    ]
+
+
+def _line_values(
+    root: etree._Element, message_type: MessageType, sender: str, receiver: str, message_id: str
+) -> list[tuple[type[DomainEvent], dict[str, Any]]]:
+    """Each product line's event class and field values by name, in document order.
 
     Reads only the product lines of the tree validation already parsed (`hub.codec.parse_part`:
     the codec's own mapping, without building model objects the events would copy).
@@ -283,13 +309,15 @@ def domain_events(
         "bsn": bsn,
     }
     model, event_cls = line.model, line.event
+    found = []
     # The event classes use the model's field names (AssignmentIssued = ToegewezenProduct plus
     # the fields every event of the message shares), so a line's fields map over unchanged.
-    return [
-        build_event(event_cls, {**parse_part(el, model, message_type), **common})
-        for el in _child(client, line.wrapper)
-        if isinstance(el.tag, str)  # skip comments
-    ]
+    for el in _child(client, line.wrapper):
+        if isinstance(el.tag, str):  # skip comments
+            values = parse_part(el, model, message_type)  # a new dict: filled in place
+            values.update(common)
+            found.append((event_cls, values))
+    return found
 
 
 def _child(parent: etree._Element, tag: str) -> etree._Element:

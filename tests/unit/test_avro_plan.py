@@ -140,7 +140,21 @@ def test_compiled_writers_write_fastavros_bytes(event: Any) -> None:
     compiled = plan(type(event).__name__)
     assert compiled.write(to_avro(event)) == expected
     assert compiled.write_object(event) == expected
+    assert compiled.write_values(to_avro(event)) == expected
+    assert compiled.write_values(sparse(to_avro(event), type(event).__name__)) == expected
     assert MAPPER.to_record(event, timestamp_ms=0).payload == expected
+
+
+def sparse(data: dict[str, Any], event_type: str) -> dict[str, Any]:
+    """`data` without the None values of fields whose schema default is null, plus a key
+    that is no field: what the values writer must read as the same record."""
+    optional = {
+        f["name"]
+        for f in AVRO.schema(event_type, 1).parsed["fields"]
+        if f.get("default", 0) is None
+    }
+    kept = {k: v for k, v in data.items() if not (v is None and k in optional)}
+    return {**kept, "not_a_field": object()}
 
 
 @settings(max_examples=300)
@@ -299,3 +313,81 @@ def test_the_object_encoder_needs_the_schemas_exact_fields() -> None:
     assert AVRO.object_encoder("CareStarted", 1, names) is not None
     assert AVRO.object_encoder("CareStarted", 1, names[:-1]) is None
     assert AVRO.object_encoder("CareStarted", 1, [*names, "extra"]) is None
+
+
+def test_the_values_encoder_writes_absent_optional_fields_as_their_defaults() -> None:
+    encode = AVRO.values_encoder("AssignmentIssued", 1, list(MAPPER_NAMES["AssignmentIssued"]))
+    assert encode is not None
+    full = {
+        "hub_message_id": "m",
+        "gemeente": "0599",
+        "aanbieder": "12345678",
+        "bsn": "999993653",
+        "toewijzing_nummer": 7,
+        "referentie_aanbieder": None,
+        "product": {"categorie": "01", "code": None},
+        "toewijzingsdatum": dt.date(2025, 1, 2),
+        "toewijzingstijd": dt.time(9, 30, 1, 2500),
+        "ingangsdatum": dt.date(2025, 2, 1),
+        "einddatum": None,
+        "reden_wijziging": None,
+        "omvang": None,
+        "budget": None,
+        "commentaar": None,
+    }
+    expected = AVRO.encode("AssignmentIssued", 1, full)
+    minimal = {k: v for k, v in full.items() if v is not None}
+    assert encode({**minimal, "product": {"categorie": "01"}}) == expected
+    missing = {k: v for k, v in minimal.items() if k != "toewijzingsdatum"}
+    with pytest.raises(SerializationError, match="toewijzingsdatum"):
+        encode(missing)
+    with pytest.raises(SerializationError):
+        encode({**minimal, "budget": "12"})
+
+
+def test_the_values_writer_knows_null_and_empty_array_defaults_only() -> None:
+    [raw] = [s for s in load_schemas() if s["name"] == "CareStarted"]
+    note = {"type": "record", "name": "Note", "fields": [{"name": "text", "type": "string"}]}
+    with_notes = {
+        **raw,
+        "fields": [
+            *raw["fields"],
+            {"name": "notes", "type": {"type": "array", "items": note}, "default": []},
+        ],
+    }
+    data = {
+        "hub_message_id": "m",
+        "gemeente": "0599",
+        "aanbieder": "1",
+        "bsn": "999993653",
+        "begindatum": dt.date(2024, 1, 1),
+        "status_aanlevering": "1",
+    }
+    codec = AvroCodec([with_notes])
+    names = [f["name"] for f in with_notes["fields"]]
+    encode = codec.values_encoder("CareStarted", 1, names)
+    assert encode is not None
+    full = {**data, "toewijzing_nummer": None, "product": None, "toewijzing_ingangsdatum": None}
+    assert encode(data) == codec.encode("CareStarted", 1, {**full, "notes": []})
+    notes = [{"text": "a"}, {"text": "b"}]
+    assert encode({**data, "notes": notes}) == codec.encode(
+        "CareStarted", 1, {**full, "notes": notes}
+    )
+
+    with_text_default = {
+        **raw,
+        "fields": [*raw["fields"], {"name": "soort", "type": "string", "default": "x"}],
+    }
+    schema = parse_event_schema(with_text_default)
+    assert schema.plan is not None and schema.plan.write_values is None
+    codec = AvroCodec([with_text_default])
+    names = [f["name"] for f in with_text_default["fields"]]
+    assert codec.object_encoder("CareStarted", 1, names) is not None
+    assert codec.values_encoder("CareStarted", 1, names) is None
+    assert codec.values_encoder("CareStarted", 1, names[:-1]) is None
+
+
+MAPPER_NAMES = {
+    name: [f["name"] for f in AVRO.schema(name, 1).parsed["fields"]]
+    for name in ("AssignmentIssued", "CareStarted", "CareStopped")
+}

@@ -279,7 +279,7 @@ def test_a_valid_message_that_cannot_become_events_is_rejected_not_fatal(
     def refuse(*args: object) -> list[object]:
         raise raised
 
-    monkeypatch.setattr("hub.ingest_events.domain_events", refuse)
+    monkeypatch.setattr("hub.ingest_events.domain_records", refuse)
     with open_hub(log=SqliteEventLog(":memory:"), clock=lambda: NOW) as hub:
         results = [r for _, r in hub.ingest.ingest_many(enumerate(documents(2)))]
         assert [r.status for r in results] == [REJECTED, REJECTED]

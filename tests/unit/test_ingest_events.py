@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from adapters.avro import AvroCodec
 from adapters.bootstrap import event_mapper
 from hub.codec import parse_message, to_xml
 from hub.errors import SerializationError
@@ -17,11 +18,13 @@ from hub.events import (
     AssignmentIssued,
     CareStarted,
     CareStopped,
+    EventMapper,
     MessageRejected,
     Omvang,
     Product,
     RejectionError,
     build_event,
+    epoch_ms,
 )
 from hub.factory import MessageFactory, sample_documents
 from hub.ingest_events import Prepared, Preparer, domain_events, read_header
@@ -86,6 +89,39 @@ def test_domain_events_are_the_model_lines_as_events(message_type: MessageType) 
         events = domain_events(root, message_type, header.sender, header.receiver, "m-1")
         assert events == expected_events(data, "m-1")
         assert events, "every heen message has a product line"
+
+
+class _CodecWithoutValues(AvroCodec):
+    """A codec without the values fast path: domain records go through the event objects."""
+
+    def values_encoder(self, event_type: str, version: int, fields: Any) -> None:
+        return None
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["values-encoder", "through-events"])
+@pytest.mark.parametrize("message_type", HEEN, ids=lambda mt: mt.name)
+def test_prepared_records_are_the_oracle_events_records(
+    message_type: MessageType, fast: bool
+) -> None:
+    # The records ingest stores are made from the lines' values without building events;
+    # they must be byte for byte the records of the events the model's oracle builds.
+    mapper = event_mapper() if fast else EventMapper(_CodecWithoutValues())
+    preparer = Preparer(Validator(), mapper)
+    for data in sample_documents(message_type, 25, seed=22):
+        prepared = preparer.prepare(data, NOW)
+        assert not prepared.errors
+        stamp = epoch_ms(NOW)
+        expected = [
+            mapper.to_record(e, timestamp_ms=stamp)
+            for e in expected_events(data, prepared.message_id)
+        ]
+        assert list(prepared.records[:-1]) == expected
+        assert prepared.records[-1].event_type == "MessageReceived"
+
+
+def test_only_domain_events_have_domain_records() -> None:
+    with pytest.raises(SerializationError, match="not a domain event"):
+        event_mapper().domain_record(MessageRejected, {}, timestamp_ms=0)  # type: ignore[arg-type]
 
 
 def test_a_message_with_comments_between_its_lines_has_the_same_events() -> None:
