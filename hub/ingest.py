@@ -35,6 +35,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeVar
 
+from hub.collector import bulk_collection
 from hub.errors import SerializationError, StoreError
 from hub.eventlog import EventLog
 from hub.events import EventMapper, MessageReceived, RejectionError
@@ -224,8 +225,15 @@ class IngestService:
 
         After `max_failed_batches` failed appends in a row the store is given up on: the rest
         is reported `failed` without being prepared or sent. Closing the generator early waits
-        for an append under way (its results are not reported) and starts no other.
+        for an append under way (its results are not reported) and starts no other. While it
+        runs the garbage collector's young generation is larger (`hub.collector`).
         """
+        with bulk_collection():
+            yield from self._ingest_many(items)
+
+    def _ingest_many(
+        self, items: Iterable[tuple[T, bytes]]
+    ) -> Generator[tuple[T, IngestResult], None, None]:
         tags: deque[T] = deque()
         source = iter(items)
 

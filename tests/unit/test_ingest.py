@@ -4,6 +4,7 @@ fails, through a fake log that wraps a real SQLite one."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import time
 import uuid
@@ -19,6 +20,7 @@ from adapters.avro import AvroCodec
 from adapters.bootstrap import ParallelPreparer, open_hub, received_identity_reader
 from adapters.sqlite_log import SqliteEventLog
 from hub.codec import to_xml
+from hub.collector import BULK_YOUNG, bulk_collection
 from hub.errors import InvalidMessage, SerializationError, StoreUnavailable
 from hub.eventlog import EventLog
 from hub.events import MessageRejected
@@ -220,6 +222,44 @@ def test_stopping_early_leaves_no_append_running() -> None:
         assert log.appends == appends, "an append started after the caller stopped"
     assert first[1].status == ACCEPTED
     assert appends <= 2
+
+
+def test_a_bulk_ingest_runs_with_a_larger_young_generation_and_restores_it() -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with open_hub(log=SqliteEventLog(":memory:"), clock=lambda: NOW) as hub:
+            results = hub.ingest.ingest_many(enumerate(documents(3)))
+            assert next(results)[1].status == ACCEPTED
+            assert gc.get_threshold() == (BULK_YOUNG, 10, 10)
+            assert [r.status for _, r in results] == [ACCEPTED, ACCEPTED]
+            assert gc.get_threshold() == (700, 10, 10)
+            results = hub.ingest.ingest_many(enumerate(documents(3)))
+            next(results)
+            results.close()  # stopped early: restored as well
+            assert gc.get_threshold() == (700, 10, 10)
+            gc.set_threshold(0)  # a collector switched off stays off
+            assert len([*hub.ingest.ingest_many(enumerate(documents(1)))]) == 1
+            assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_bulk_collection_raises_the_threshold_until_the_last_user_leaves() -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with bulk_collection():
+            with bulk_collection():
+                assert gc.get_threshold()[0] == BULK_YOUNG
+            assert gc.get_threshold()[0] == BULK_YOUNG
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(50_000, 10, 10)  # never lowered
+        with bulk_collection():
+            assert gc.get_threshold()[0] == 50_000
+        assert gc.get_threshold()[0] == 50_000
+    finally:
+        gc.set_threshold(*before)
 
 
 def test_the_index_is_rebuilt_from_the_log_once_and_then_kept_current(tmp_path: Path) -> None:
