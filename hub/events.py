@@ -331,10 +331,7 @@ class EventMapper:
             if encode is not None
             else self._codec.encode(event_type, version, found[1].dump(event))
         )
-        key = event.key
-        if not key or timestamp_ms < 0:  # the checks StoredRecord makes that could fail here
-            raise SerializationError(f"{event_type}: empty key or timestamp before 1970")
-        return restore_record(cls.stream, key, event_type, version, payload, timestamp_ms)
+        return _record(cls, event_type, event.key, payload, timestamp_ms)
 
     def domain_record(
         self, cls: type[DomainEvent], values: Mapping[str, Any], *, timestamp_ms: int
@@ -352,12 +349,8 @@ class EventMapper:
         if encode is None:  # a codec without the fast path: through the event
             return self.to_record(build_event(cls, values), timestamp_ms=timestamp_ms)
         payload = encode(values)
-        key = values.get("gemeente")  # every domain event is keyed by gemeente (`key`)
-        if not key or timestamp_ms < 0:
-            raise SerializationError(f"{event_type}: empty key or timestamp before 1970")
-        return restore_record(
-            cls.stream, key, event_type, cls.schema_version, payload, timestamp_ms
-        )
+        # Every domain event is keyed by its gemeente (their `key`); the encoder required it.
+        return _record(cls, event_type, values["gemeente"], payload, timestamp_ms)
 
     def to_data(self, record: StoredRecord) -> dict[str, Any]:
         """The event in `record` as its fields by name (nested parts as dicts), upgraded to
@@ -377,3 +370,12 @@ class EventMapper:
         data = self._codec.decode(record.payload, record.event_type, cls.schema_version)
         event: AnyEvent = plan.load(data)
         return event
+
+
+def _record(
+    cls: type[AnyEvent], event_type: str, key: str, payload: bytes, timestamp_ms: int
+) -> StoredRecord:
+    """A new event's record, after the checks StoredRecord makes that could fail here."""
+    if not key or timestamp_ms < 0:
+        raise SerializationError(f"{event_type}: empty key or timestamp before 1970")
+    return restore_record(cls.stream, key, event_type, cls.schema_version, payload, timestamp_ms)
