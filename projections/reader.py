@@ -24,7 +24,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -32,6 +31,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from hub import collector
 from hub.errors import StoreError
 from hub.eventlog import EventLog
 from hub.events import AnyEvent
@@ -126,35 +126,18 @@ def decode_batch(records: Sequence[StoredRecord], decode: Decoder) -> Decoded:
     return Decoded(tuple(positions), tuple(facts))
 
 
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_before: tuple[int, int, int] = gc.get_threshold()
-
-
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector rarely while folding (`FOLD_GC_THRESHOLDS`).
+def fewer_collections() -> contextlib.AbstractContextManager[None]:
+    """Run the cyclic garbage collector rarely while folding (`FOLD_GC_THRESHOLDS`, through
+    `hub.collector.fewer_collections`).
 
     Reading and folding allocate millions of short-lived objects that hold no reference
     cycles (tuples, facts, rows), while the groups kept in memory are many long-lived ones:
     with the default thresholds the collector walks all of those dozens of times per 100,000
     records and finds next to nothing, a quarter of the fold's time. Reference counting frees
     everything the fold drops; the few cycles made meanwhile wait for the first collection
-    after the thresholds are restored (when the last fold in this process ends).
+    after the thresholds are restored (when the last such job in this process ends).
     """
-    global _gc_users, _gc_before
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_before = gc.get_threshold()
-            gc.set_threshold(*FOLD_GC_THRESHOLDS)
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_gc_before)
+    return collector.fewer_collections(FOLD_GC_THRESHOLDS)
 
 
 def read_batches(

@@ -30,6 +30,11 @@ from hub.events import (
 
 AVRO = AvroCodec()
 MAPPER = EventMapper(AVRO)
+#: The schema's field names of each domain event.
+MAPPER_NAMES = {
+    name: [f["name"] for f in AVRO.schema(name, 1).parsed["fields"]]
+    for name in ("AssignmentIssued", "CareStarted", "CareStopped")
+}
 
 _text = st.text(st.characters(exclude_categories=["Cs"]), max_size=90)
 _some = st.none() | _text
@@ -385,9 +390,3 @@ def test_the_values_writer_knows_null_and_empty_array_defaults_only() -> None:
     assert codec.object_encoder("CareStarted", 1, names) is not None
     assert codec.values_encoder("CareStarted", 1, names) is None
     assert codec.values_encoder("CareStarted", 1, names[:-1]) is None
-
-
-MAPPER_NAMES = {
-    name: [f["name"] for f in AVRO.schema(name, 1).parsed["fields"]]
-    for name in ("AssignmentIssued", "CareStarted", "CareStopped")
-}
