@@ -54,6 +54,8 @@ def varint(n: int) -> bytes:
     if found is not None:
         return found
     z = (n << 1) ^ (n >> 63)
+    if 0 <= z < 0x4000:  # two bytes: most payload and record lengths
+        return bytes(((z & 0x7F) | 0x80, z >> 7))
     out = bytearray()
     while z >= 0x80:
         out.append((z & 0x7F) | 0x80)
