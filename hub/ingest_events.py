@@ -28,7 +28,6 @@ from hub.events import (
     CareStopped,
     DomainEvent,
     EventMapper,
-    MessageReceived,
     MessageRejected,
     RejectionError,
     build_event,
@@ -244,7 +243,8 @@ class Preparer:
         records = domain_records(
             root, message_type, sender, receiver, message_id, self.mapper, timestamp_ms
         )
-        received = MessageReceived(
+        # Last: a stored MessageReceived means every record of the message before it is stored.
+        received = self.mapper.received_record(
             hub_message_id=message_id,
             message_type=message_type.name,
             sender=sender,
@@ -253,9 +253,9 @@ class Preparer:
             dagtekening=dagtekening,
             received_at=received_at,
             content=content,
+            timestamp_ms=timestamp_ms,
         )
-        # Last: a stored MessageReceived means every record of the message before it is stored.
-        records.append(self.mapper.to_record(received, timestamp_ms=timestamp_ms))
+        records.append(received)
         return Prepared(message_id, facts, received_at, content, tuple(records), identity=identity)
 
 

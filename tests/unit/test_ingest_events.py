@@ -19,6 +19,7 @@ from hub.events import (
     CareStarted,
     CareStopped,
     EventMapper,
+    MessageReceived,
     MessageRejected,
     Omvang,
     Product,
@@ -116,7 +117,72 @@ def test_prepared_records_are_the_oracle_events_records(
             for e in expected_events(data, prepared.message_id)
         ]
         assert list(prepared.records[:-1]) == expected
-        assert prepared.records[-1].event_type == "MessageReceived"
+        header: Any = parse_message(parse_bytes(data)).header
+        received = MessageReceived(
+            hub_message_id=prepared.message_id,
+            message_type=message_type.name,
+            sender=header.afzender,
+            receiver=header.ontvanger,
+            identificatie=header.bericht_identificatie.identificatie,
+            dagtekening=header.bericht_identificatie.dagtekening,
+            received_at=NOW,
+            content=data,
+        )
+        assert prepared.records[-1] == mapper.to_record(received, timestamp_ms=stamp)
+
+
+_AMSTERDAM = dt.timezone(dt.timedelta(hours=1))
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["values-encoder", "through-events"])
+@pytest.mark.parametrize(
+    ("message_type", "received_at"),
+    [
+        ("WMO301", NOW),
+        ("WMO305", dt.datetime(2025, 3, 1, 10, 30, 15, 123999, tzinfo=_AMSTERDAM)),
+        ("WMO307", dt.datetime(1969, 12, 31, 23, 59, 59, 999500, tzinfo=dt.UTC)),
+        ("wmo305", NOW),  # other spellings of a type go through the event, which allows them
+        ("301", NOW),
+    ],
+)
+def test_a_received_record_is_the_message_received_events_record(
+    message_type: str, received_at: dt.datetime, fast: bool
+) -> None:
+    mapper = event_mapper() if fast else EventMapper(_CodecWithoutValues())
+    values: dict[str, Any] = {
+        "hub_message_id": "m-1",
+        "message_type": message_type,
+        "sender": "0599",
+        "receiver": "12345678",
+        "identificatie": "B-1",
+        "dagtekening": dt.date(2025, 3, 1),
+        "received_at": received_at,
+        "content": b"<Bericht/>",
+    }
+    stamp = epoch_ms(NOW)
+    made = mapper.received_record(**values, timestamp_ms=stamp)
+    assert made == mapper.to_record(MessageReceived(**values), timestamp_ms=stamp)
+    expected_key = "0599" if message_type in ("WMO301", "301") else "12345678"
+    assert made.key == expected_key
+
+
+def test_a_received_record_refuses_what_the_event_refuses() -> None:
+    mapper = event_mapper()
+    values: dict[str, Any] = {
+        "hub_message_id": "m-1",
+        "message_type": "WMO301",
+        "sender": "0599",
+        "receiver": "12345678",
+        "identificatie": "B-1",
+        "dagtekening": dt.date(2025, 3, 1),
+        "received_at": dt.datetime(2025, 3, 1, 9, 30),  # naive
+        "content": b"<Bericht/>",
+    }
+    with pytest.raises(ValueError, match="timezone-aware"):
+        mapper.received_record(**values, timestamp_ms=0)
+    values.update(received_at=NOW, message_type="WMO999")
+    with pytest.raises(ValueError):
+        mapper.received_record(**values, timestamp_ms=0)
 
 
 def test_only_domain_events_have_domain_records() -> None:
