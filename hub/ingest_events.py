@@ -94,7 +94,8 @@ class Identity:
     message_id: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        name = f"{self.message_type}|{self.sender}|{self.identificatie}|{self.dagtekening}"
+        day = self.dagtekening.isoformat()  # what str() gives, without format()'s detour
+        name = f"{self.message_type}|{self.sender}|{self.identificatie}|{day}"
         object.__setattr__(self, "message_id", uuid5(name))
 
     @property

@@ -331,6 +331,8 @@ def test_message_ids_are_deterministic_per_bericht_identificatie() -> None:
     day = dt.date(2025, 3, 1)
     base = Identity("WMO301", "0363", "ID-1", day)
     assert base.message_id == Identity("WMO301", "0363", "ID-1", day).message_id
+    # The name hashed is part of the stored history: ids must never change between versions.
+    assert base.message_id == str(uuid.uuid5(MESSAGE_ID_NAMESPACE, "WMO301|0363|ID-1|2025-03-01"))
     others = {
         Identity("WMO305", "0363", "ID-1", day).message_id,
         Identity("WMO301", "0599", "ID-1", day).message_id,
