@@ -55,7 +55,16 @@ class _Field:
 class _TypeCodec:
     """How one model class maps to the children of its element, for one message type."""
 
-    __slots__ = ("cls", "fields", "local", "lookup", "required", "setters", "skipped_retour")
+    __slots__ = (
+        "cls",
+        "fields",
+        "local",
+        "lookup",
+        "required",
+        "required_set",
+        "setters",
+        "skipped_retour",
+    )
 
     def __init__(self, cls: type, message_type: MessageType) -> None:
         self.cls = cls
@@ -64,6 +73,7 @@ class _TypeCodec:
         # tag -> (field name, kind, nested codec, item tag): a plain tuple is fastest to unpack.
         self.lookup: dict[object, tuple[str, int, Any, str]] = {}
         self.required: tuple[str, ...] = ()
+        self.required_set: frozenset[str] = frozenset()  # the same, for one subset test
         # (slot setter, field name, default or _REQUIRED) for every field, in order.
         self.setters: tuple[tuple[Callable[[Any, Any], None], str, Any], ...] = ()
         # Retour-only fields (RetourCodes) that this heen message type cannot carry.
@@ -104,6 +114,7 @@ def _codec(cls: type, message_type: MessageType) -> _TypeCodec:
     codec.fields = tuple(built)
     codec.lookup = {f.tag: (f.name, f.kind, f.codec, f.item_tag or "") for f in built}
     codec.required = tuple(required)
+    codec.required_set = frozenset(required)
     codec.setters = tuple(
         (
             getattr(cls, f.name).__set__,  # the slot's own descriptor: no frozen __setattr__
@@ -199,7 +210,7 @@ def _parse(element: etree._Element, codec: _TypeCodec) -> Any:
 
 def _as_dict(element: etree._Element, codec: _TypeCodec) -> dict[str, Any]:
     values = _fields(element, codec, _as_dict)
-    if not all(name in values for name in codec.required):
+    if not codec.required_set <= values.keys():
         raise _missing(element, codec, values)
     return values
 
