@@ -77,7 +77,29 @@ def test_this_kafka_python_has_what_bulk_appends_use() -> None:
     assert bulk_supported()
 
 
-@pytest.mark.parametrize("n", [0, 1, -1, 63, 64, -64, -65, 127, 128, 300, 4500, 8191, 8192, -8192, -8193, 2**31, -(2**40)])
+#: One-byte, two-byte (8191 and -8192 are its last) and longer varints.
+VARINTS = [
+    0,
+    1,
+    -1,
+    63,
+    64,
+    -64,
+    -65,
+    127,
+    128,
+    300,
+    4500,
+    8191,
+    8192,
+    -8192,
+    -8193,
+    2**31,
+    -(2**40),
+]
+
+
+@pytest.mark.parametrize("n", VARINTS)
 def test_varints_are_kafkas_zigzag_varints(n: int) -> None:
     expected = bytearray()
     encode_varint(n, expected.append)
