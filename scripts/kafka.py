@@ -45,6 +45,12 @@ JVM_OPTS = (
     # C1 only: halves the CPU a start costs (about 7 s to 4 s on two shared cores); a test
     # broker never runs long enough for C2's faster code to pay that back.
     "-XX:TieredStopAtLevel=1",
+    # 8 MB G1 regions instead of the 1 MB a small heap gets: the broker reads each produce
+    # request into one heap buffer, and an ingest append (about 1 MB for 200 messages) is
+    # "humongous" under 1 MB regions. Those go straight to the old generation and start a
+    # concurrent marking cycle each; measured over 60,000 ingested messages: 36 such
+    # collections and 0.8 s of GC CPU, against 1 and 0.2 s with 8 MB regions.
+    "-XX:G1HeapRegionSize=8m",
     "-XX:+ExitOnOutOfMemoryError",
     "-Djava.awt.headless=true",
 )
