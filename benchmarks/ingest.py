@@ -196,7 +196,7 @@ def main() -> int:
     # and the broker's start-up on a fresh topic prefix weigh in (broker CPU per message about
     # twice as high).
     parser.add_argument("--messages", type=int, default=5000, help="documents per type")
-    parser.add_argument("--runs", type=int, default=3, help="repetitions; the best counts")
+    parser.add_argument("--runs", type=int, default=5, help="repetitions; the best counts")
     parser.add_argument("--batch-size", type=int, default=200, help="messages per append")
     parser.add_argument(
         "--workers",
