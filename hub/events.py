@@ -357,49 +357,21 @@ class EventMapper:
         # Every domain event is keyed by its gemeente (their `key`); the encoder required it.
         return _record(cls, event_type, values["gemeente"], payload, timestamp_ms)
 
-    def received_record(
-        self,
-        *,
-        hub_message_id: str,
-        message_type: str,
-        sender: str,
-        receiver: str,
-        identificatie: str,
-        dagtekening: dt.date,
-        received_at: dt.datetime,
-        content: bytes,
-        timestamp_ms: int,
-    ) -> StoredRecord:
-        """The record `to_record(MessageReceived(...))` makes from the same arguments, without
-        building the event: the ingest hot path, once per accepted message. `message_type` is
-        a type's name (WMO301); `received_at` is aware and is stored, as always, to the
-        millisecond."""
+    def received_record(self, values: Mapping[str, Any], *, timestamp_ms: int) -> StoredRecord:
+        """The record `to_record(MessageReceived(**values))` makes, without building the event:
+        the ingest hot path, once per accepted message. `values` are exactly the event's
+        fields; a `message_type` other than a type's name (WMO301) and a naive `received_at`
+        go through the event, which normalises or refuses them."""
         encode = self._received
-        if encode is None or message_type not in _TYPE_NAMES or received_at.tzinfo is None:
-            # No fast path, or a value the event normalises or refuses: through the event.
-            received = MessageReceived(
-                hub_message_id=hub_message_id,
-                message_type=message_type,
-                sender=sender,
-                receiver=receiver,
-                identificatie=identificatie,
-                dagtekening=dagtekening,
-                received_at=received_at,
-                content=content,
-            )
-            return self.to_record(received, timestamp_ms=timestamp_ms)
-        values = {
-            "hub_message_id": hub_message_id,
-            "message_type": message_type,
-            "sender": sender,
-            "receiver": receiver,
-            "identificatie": identificatie,
-            "dagtekening": dagtekening,
-            # timestamp-millis floors to the millisecond, as MessageReceived's own _utc_ms.
-            "received_at": received_at,
-            "content": content,
-        }
-        key = sender if message_type in _SENT_BY_GEMEENTE_NAMES else receiver
+        message_type = values["message_type"]
+        if (
+            encode is None
+            or message_type not in _TYPE_NAMES
+            or values["received_at"].tzinfo is None
+        ):
+            return self.to_record(MessageReceived(**values), timestamp_ms=timestamp_ms)
+        # timestamp-millis floors `received_at` to the millisecond, as the event's _utc_ms does.
+        key = values["sender"] if message_type in _SENT_BY_GEMEENTE_NAMES else values["receiver"]
         return _record(MessageReceived, "MessageReceived", key, encode(values), timestamp_ms)
 
     def to_data(self, record: StoredRecord) -> dict[str, Any]:

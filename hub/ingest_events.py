@@ -244,19 +244,18 @@ class Preparer:
         records = domain_records(
             root, message_type, sender, receiver, message_id, self.mapper, timestamp_ms
         )
+        received = {
+            "hub_message_id": message_id,
+            "message_type": message_type.name,
+            "sender": sender,
+            "receiver": receiver,
+            "identificatie": identificatie,
+            "dagtekening": dagtekening,
+            "received_at": received_at,
+            "content": content,
+        }
         # Last: a stored MessageReceived means every record of the message before it is stored.
-        received = self.mapper.received_record(
-            hub_message_id=message_id,
-            message_type=message_type.name,
-            sender=sender,
-            receiver=receiver,
-            identificatie=identificatie,
-            dagtekening=dagtekening,
-            received_at=received_at,
-            content=content,
-            timestamp_ms=timestamp_ms,
-        )
-        records.append(received)
+        records.append(self.mapper.received_record(received, timestamp_ms=timestamp_ms))
         return Prepared(message_id, facts, received_at, content, tuple(records), identity=identity)
 
 

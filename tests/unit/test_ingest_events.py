@@ -160,7 +160,7 @@ def test_a_received_record_is_the_message_received_events_record(
         "content": b"<Bericht/>",
     }
     stamp = epoch_ms(NOW)
-    made = mapper.received_record(**values, timestamp_ms=stamp)
+    made = mapper.received_record(values, timestamp_ms=stamp)
     assert made == mapper.to_record(MessageReceived(**values), timestamp_ms=stamp)
     expected_key = "0599" if message_type in ("WMO301", "301") else "12345678"
     assert made.key == expected_key
@@ -179,10 +179,10 @@ def test_a_received_record_refuses_what_the_event_refuses() -> None:
         "content": b"<Bericht/>",
     }
     with pytest.raises(ValueError, match="timezone-aware"):
-        mapper.received_record(**values, timestamp_ms=0)
+        mapper.received_record(values, timestamp_ms=0)
     values.update(received_at=NOW, message_type="WMO999")
     with pytest.raises(ValueError):
-        mapper.received_record(**values, timestamp_ms=0)
+        mapper.received_record(values, timestamp_ms=0)
 
 
 def test_only_domain_events_have_domain_records() -> None:
