@@ -146,12 +146,16 @@ class MessageReceived(Event):
 
     @property
     def key(self) -> str:
-        name = self.message_type
-        if name in _TYPE_NAMES:
-            sent_by_gemeente = name in _SENT_BY_GEMEENTE_NAMES
-        else:
-            sent_by_gemeente = MessageType.from_name(name) in _SENT_BY_GEMEENTE
-        return self.sender if sent_by_gemeente else self.receiver
+        return _gemeente_of(self.message_type, self.sender, self.receiver)
+
+
+def _gemeente_of(message_type: str, sender: str, receiver: str) -> str:
+    """The gemeente among a message's sender and receiver: the key of its MessageReceived."""
+    if message_type in _TYPE_NAMES:
+        sent_by_gemeente = message_type in _SENT_BY_GEMEENTE_NAMES
+    else:
+        sent_by_gemeente = MessageType.from_name(message_type) in _SENT_BY_GEMEENTE
+    return sender if sent_by_gemeente else receiver
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -371,7 +375,7 @@ class EventMapper:
         ):
             return self.to_record(MessageReceived(**values), timestamp_ms=timestamp_ms)
         # timestamp-millis floors `received_at` to the millisecond, as the event's _utc_ms does.
-        key = values["sender"] if message_type in _SENT_BY_GEMEENTE_NAMES else values["receiver"]
+        key = _gemeente_of(message_type, values["sender"], values["receiver"])
         return _record(MessageReceived, "MessageReceived", key, encode(values), timestamp_ms)
 
     def to_data(self, record: StoredRecord) -> dict[str, Any]:

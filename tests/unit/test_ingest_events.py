@@ -134,6 +134,21 @@ def test_prepared_records_are_the_oracle_events_records(
 _AMSTERDAM = dt.timezone(dt.timedelta(hours=1))
 
 
+def _received_values(**changes: Any) -> dict[str, Any]:
+    """A MessageReceived's fields: a WMO301 from gemeente 0599, with `changes`."""
+    return {
+        "hub_message_id": "m-1",
+        "message_type": "WMO301",
+        "sender": "0599",
+        "receiver": "12345678",
+        "identificatie": "B-1",
+        "dagtekening": dt.date(2025, 3, 1),
+        "received_at": NOW,
+        "content": b"<Bericht/>",
+        **changes,
+    }
+
+
 @pytest.mark.parametrize("fast", [True, False], ids=["values-encoder", "through-events"])
 @pytest.mark.parametrize(
     ("message_type", "received_at"),
@@ -149,16 +164,7 @@ def test_a_received_record_is_the_message_received_events_record(
     message_type: str, received_at: dt.datetime, fast: bool
 ) -> None:
     mapper = event_mapper() if fast else EventMapper(_CodecWithoutValues())
-    values: dict[str, Any] = {
-        "hub_message_id": "m-1",
-        "message_type": message_type,
-        "sender": "0599",
-        "receiver": "12345678",
-        "identificatie": "B-1",
-        "dagtekening": dt.date(2025, 3, 1),
-        "received_at": received_at,
-        "content": b"<Bericht/>",
-    }
+    values = _received_values(message_type=message_type, received_at=received_at)
     stamp = epoch_ms(NOW)
     made = mapper.received_record(values, timestamp_ms=stamp)
     assert made == mapper.to_record(MessageReceived(**values), timestamp_ms=stamp)
@@ -168,16 +174,7 @@ def test_a_received_record_is_the_message_received_events_record(
 
 def test_a_received_record_refuses_what_the_event_refuses() -> None:
     mapper = event_mapper()
-    values: dict[str, Any] = {
-        "hub_message_id": "m-1",
-        "message_type": "WMO301",
-        "sender": "0599",
-        "receiver": "12345678",
-        "identificatie": "B-1",
-        "dagtekening": dt.date(2025, 3, 1),
-        "received_at": dt.datetime(2025, 3, 1, 9, 30),  # naive
-        "content": b"<Bericht/>",
-    }
+    values = _received_values(received_at=dt.datetime(2025, 3, 1, 9, 30))  # naive
     with pytest.raises(ValueError, match="timezone-aware"):
         mapper.received_record(values, timestamp_ms=0)
     values.update(received_at=NOW, message_type="WMO999")
