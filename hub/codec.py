@@ -27,7 +27,16 @@ from hub.messagetypes import BASIS_NS, MessageType
 from hub.model import MESSAGE_CLASSES, Basis, Message, element_name
 from hub.xmlsafe import parse_bytes
 
-__all__ = ["from_bytes", "parse_message", "parse_part", "to_element", "to_xml"]
+__all__ = [
+    "NotPlain",
+    "from_bytes",
+    "parse_message",
+    "parse_part",
+    "part_layout",
+    "part_reader",
+    "to_element",
+    "to_xml",
+]
 
 _TEXT, _INT, _DATE, _TIME, _NESTED, _LIST, _CODES = range(7)
 _SCALARS: dict[Any, int] = {str: _TEXT, int: _INT, dt.date: _DATE, dt.time: _TIME}
@@ -351,6 +360,136 @@ def _error(element: etree._Element, message: str) -> InvalidMessage:
     error = InvalidMessage(mask_text(f"{local}: {message}"), line=_line(element))
     error.path = element_path(element)
     return error
+
+
+# --- plain parts as tuples (the ingest hot path) ------------------------------------------
+
+
+class NotPlain(Exception):
+    """`part_reader` met something other than a part's plain form; `parse_part` decides."""
+
+
+#: A part's fields by name in model order, a nested part as (name, its layout).
+Layout = tuple[Any, ...]
+PartReader = Callable[[etree._Element], tuple[Any, ...]]
+_READERS: dict[tuple[type, MessageType], PartReader | None] = {}
+
+
+def part_layout(cls: type, message_type: MessageType) -> Layout:
+    """The order of the values `part_reader(cls, message_type)` returns."""
+    codec = _CODECS.get((cls, message_type))
+    if codec is None:
+        raise TypeError(f"{cls.__name__} is not part of a {message_type.name} message")
+    return _layout(codec)
+
+
+def _layout(codec: _TypeCodec) -> Layout:
+    return tuple(
+        (f.name, _layout(f.codec)) if f.kind == _NESTED and f.codec else f.name
+        for f in codec.fields
+    )
+
+
+def part_reader(cls: type, message_type: MessageType) -> PartReader | None:
+    """A faster `parse_part` for parts in their plain form, or None if `cls` has lists.
+
+    The reader returns the part's values as a tuple in `part_layout` order (nested parts as
+    tuples, absent optional fields None), reading the children by position in model order,
+    which is the XSD's sequence. The plain form is what a valid document parsed by
+    hub.xmlsafe has: every child in that order, no comments, no unknown or repeated element,
+    numbers as ASCII digits, dates as YYYY-MM-DD, times as hh:mm:ss. On anything else it
+    raises `NotPlain`, and `parse_part`, which reads every form the XSD allows and reports
+    the rest, reads the part. Where it returns, its values are `parse_part`'s.
+    """
+    key = (cls, message_type)
+    if key not in _READERS:
+        codec = _CODECS.get(key)
+        if codec is None:
+            raise TypeError(f"{cls.__name__} is not part of a {message_type.name} message")
+        _READERS[key] = _compile_reader(codec)
+    return _READERS[key]
+
+
+class _ReaderSource:
+    """Generates one straight-line function per part type (names by position, tags as
+    constants: nothing from the model becomes code)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.constants: dict[str, Any] = {}
+        self.functions: dict[int, str] = {}
+
+    def function(self, codec: _TypeCodec) -> str | None:
+        if id(codec) in self.functions:
+            return self.functions[id(codec)]
+        name = f"_p{len(self.functions)}"
+        self.functions[id(codec)] = name
+        body: list[str] = ["    c = next(it, None)", "    t = None if c is None else c.tag"]
+        names = []
+        defaults = {field_name: default for _, field_name, default in codec.setters}
+        for index, f in enumerate(codec.fields):
+            required = f.name in codec.required
+            if not required and defaults[f.name] is not None:
+                return None  # an absent field would not read as None
+            tag = f"_T{len(self.constants)}"
+            self.constants[tag] = f.tag
+            value = f"v{index}"
+            names.append(value)
+            read = self.read(f, value)
+            if read is None:
+                return None
+            body.append(f"    if t == {tag}:")
+            body += ["        " + line for line in read]
+            body += ["        c = next(it, None)", "        t = None if c is None else c.tag"]
+            body.append("    else:" if not required else "    else: raise _Miss")
+            if not required:
+                body.append(f"        {value} = None")
+        body.append("    if c is not None: raise _Miss")
+        body.append(f"    return ({', '.join(names)}{',' if len(names) == 1 else ''})")
+        self.lines += [f"def {name}(e):", "    it = iter(e)", *body, ""]
+        return name
+
+    def read(self, f: _Field, value: str) -> list[str] | None:
+        """Lines that read child `c` into `value` or raise _Miss; None if not compiled."""
+        if f.kind == _NESTED and f.codec is not None:
+            nested = self.function(f.codec)
+            return None if nested is None else [f"{value} = {nested}(c)"]
+        simple = {
+            _TEXT: [f"{value} = x or ''"],
+            _INT: [
+                "if x is None or not x.isascii() or not x.isdigit(): raise _Miss",
+                f"{value} = int(x)",
+            ],
+            _DATE: [
+                "if x is None or len(x) != 10 or x[4] != '-' or x[7] != '-': raise _Miss",
+                f"try: {value} = _date(x)",
+                "except ValueError: raise _Miss from None",
+            ],
+            _TIME: [
+                "if not x or len(x) != 8 or x >= '24' or not _time8(x): raise _Miss",
+                f"{value} = _time(int(x[:2]), int(x[3:5]), int(x[6:]))",
+            ],
+        }.get(f.kind)
+        if simple is None:
+            return None  # lists of parts or codes: parse_part reads those
+        return ["x = c.text", "if len(c): raise _Miss", *simple]
+
+
+def _compile_reader(codec: _TypeCodec) -> PartReader | None:
+    source = _ReaderSource()
+    top = source.function(codec)
+    if top is None:
+        return None
+    namespace: dict[str, Any] = {
+        **source.constants,
+        "_Miss": NotPlain,
+        "_date": dt.date.fromisoformat,
+        "_time": dt.time,
+        "_time8": _TIME8_RE.fullmatch,
+    }
+    exec(compile("\n".join(source.lines), f"<part reader {codec.local}>", "exec"), namespace)
+    reader: PartReader = namespace[top]
+    return reader
 
 
 # --- serialising ---------------------------------------------------------------------------

@@ -5,12 +5,22 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from hub.codec import from_bytes, parse_message, parse_part, to_element, to_xml
+from hub.codec import (
+    NotPlain,
+    from_bytes,
+    parse_message,
+    parse_part,
+    part_layout,
+    part_reader,
+    to_element,
+    to_xml,
+)
 from hub.errors import InvalidMessage, UnknownMessageType
 from hub.factory import MessageFactory, sample_documents
 from hub.messagetypes import BASIS_NS, MessageType
@@ -391,6 +401,137 @@ def test_a_part_refuses_what_its_model_cannot_hold() -> None:
     del line[-1]
     with pytest.raises(InvalidMessage, match="lacks required element"):
         parse_part(line, ToegewezenProduct, MessageType.WMO301)
+
+
+LINES = {
+    MessageType.WMO301: ToegewezenProduct,
+    MessageType.WMO305: StartProduct,
+    MessageType.WMO307: StopProduct,
+}
+
+
+def _in_layout(values: dict[str, object], layout: tuple[object, ...]) -> tuple[object, ...]:
+    """parse_part's dict as part_reader's tuple: values in layout order, absent ones None."""
+    found: list[object] = []
+    for item in layout:
+        if isinstance(item, tuple):
+            name, inner = item
+            nested = values.get(name)
+            found.append(None if nested is None else _in_layout(nested, inner))  # type: ignore[arg-type]
+        else:
+            found.append(values.get(item))  # type: ignore[call-overload]
+    return tuple(found)
+
+
+def _lines_of(root: etree._Element, message_type: MessageType) -> list[etree._Element]:
+    return root.findall(f".//{{{message_type.namespace}}}{LINES[message_type].__name__}")
+
+
+@pytest.mark.parametrize("message_type", HEEN, ids=lambda mt: mt.name)
+def test_the_part_reader_reads_plain_parts_as_parse_part_does(message_type: MessageType) -> None:
+    cls = LINES[message_type]
+    read, layout = part_reader(cls, message_type), part_layout(cls, message_type)
+    assert read is not None
+    count = 0
+    for data in sample_documents(message_type, 200, seed=12):
+        for line in _lines_of(parse_bytes(data), message_type):
+            # Generated documents are in the plain form: the reader must not step aside.
+            assert read(line) == _in_layout(parse_part(line, cls, message_type), layout)
+            count += 1
+    assert count > 300
+
+
+def _first_line(data: bytes, *, keep_comments: bool = False) -> etree._Element:
+    if keep_comments:
+        root = etree.fromstring(data, etree.XMLParser(remove_blank_text=True))
+    else:
+        root = parse_bytes(data)
+    return _lines_of(root, MessageType.WMO301)[0]
+
+
+def _set(tag: str, text: str) -> Callable[[bytes], bytes]:
+    def change(data: bytes) -> bytes:
+        found = re.search(rb"<wmo301:%s>([^<]*)<" % tag.encode(), data)
+        assert found, tag
+        return data.replace(found.group(0), b"<wmo301:%s>%s<" % (tag.encode(), text.encode()), 1)
+
+    return change
+
+
+#: (element, its new text, whether part_reader reads that form itself, what the case is)
+_TEXTS = [
+    ("ToewijzingNummer", "0042", True, "number with leading zeros"),
+    ("ToewijzingNummer", " 42 ", False, "number with spaces"),
+    ("ToewijzingNummer", "+42", False, "number with a sign"),
+    ("ToewijzingNummer", "\u0664\u0662", False, "number in other digits"),
+    ("Toewijzingstijd", "00:00:00", True, "midnight"),
+    ("Toewijzingstijd", "24:00:00", False, "midnight as 24:00:00"),
+    ("Toewijzingstijd", "09:15:00.5", False, "time with a fraction"),
+    ("Toewijzingstijd", "25:00:00", False, "hour 25"),
+    ("Toewijzingsdatum", " 2025-03-01 ", False, "date with spaces"),
+    ("Toewijzingsdatum", "2025-W09-6", False, "week date"),
+    ("Toewijzingsdatum", "2025-02-30", False, "February 30"),
+    ("Ingangsdatum", "2025-03-0\u0661", False, "date in other digits"),
+]
+
+
+def _comment(before: bytes) -> Callable[[bytes], bytes]:
+    return lambda data: data.replace(before, b"<!--x-->" + before, 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "plain"),
+    [
+        *[pytest.param(_set(tag, text), plain, id=what) for tag, text, plain, what in _TEXTS],
+        pytest.param(_comment(b"</wmo301:Ingangsdatum>"), False, id="comment in a date"),
+        pytest.param(_comment(b"<wmo301:Toewijzingstijd>"), False, id="comment between elements"),
+    ],
+)
+def test_the_part_reader_leaves_every_other_form_to_parse_part(
+    change: Callable[[bytes], bytes], plain: bool
+) -> None:
+    read = part_reader(ToegewezenProduct, MessageType.WMO301)
+    layout = part_layout(ToegewezenProduct, MessageType.WMO301)
+    assert read is not None
+    line = _first_line(change(_doc()), keep_comments=True)
+    try:
+        expected: object = _in_layout(
+            parse_part(line, ToegewezenProduct, MessageType.WMO301), layout
+        )
+    except InvalidMessage:
+        expected = InvalidMessage
+    if plain:
+        assert read(line) == expected
+    else:
+        with pytest.raises(NotPlain):
+            read(line)
+
+
+def test_the_part_reader_steps_aside_for_order_and_structure_it_does_not_expect() -> None:
+    read = part_reader(ToegewezenProduct, MessageType.WMO301)
+    assert read is not None
+    out_of_order = _first_line(_doc())
+    out_of_order.append(out_of_order[0])  # ToewijzingNummer last: parse_part still reads it
+    unknown = _first_line(_doc())
+    etree.SubElement(unknown, MessageType.WMO301.tag("Onbekend"))
+    missing = _first_line(_doc())
+    del missing[0]
+    twice = _first_line(_doc())
+    twice.append(etree.fromstring(etree.tostring(twice[-1])))
+    nested = _first_line(_doc())
+    etree.SubElement(nested[0], MessageType.WMO301.tag("Binnen"))
+    for line in (out_of_order, unknown, missing, twice, nested):
+        with pytest.raises(NotPlain):
+            read(line)
+    assert parse_part(out_of_order, ToegewezenProduct, MessageType.WMO301)["toewijzing_nummer"]
+
+
+def test_a_part_with_lists_has_no_part_reader() -> None:
+    assert part_reader(Wmo301, MessageType.WMO301) is None  # its Client holds lists of parts
+    with pytest.raises(TypeError, match="StartProduct is not part of a WMO301"):
+        part_reader(StartProduct, MessageType.WMO301)
+    with pytest.raises(TypeError, match="StartProduct is not part of a WMO301"):
+        part_layout(StartProduct, MessageType.WMO301)
 
 
 @pytest.mark.parametrize(
