@@ -180,6 +180,17 @@ class AvroCodec:
             return None
         return self._guarded(plan.write_values, event_type, version)
 
+    def tuple_encoder(
+        self, event_type: str, version: int, layout: Sequence[Any]
+    ) -> Callable[[tuple[Any, ...]], bytes] | None:
+        """Encodes a tuple of the field values in `layout` order (field names, a record as
+        (name, its layout), as `avro_plan.Plan.layout` gives them); None when the schema's
+        fields are not in exactly that order, nested records included, or it has no plan."""
+        plan = self.schema(event_type, version).plan
+        if plan is None or plan.write_tuple is None or plan.layout != tuple(layout):
+            return None
+        return self._guarded(plan.write_tuple, event_type, version)
+
     def _plan_for(self, event_type: str, version: int, fields: Sequence[str]) -> Plan | None:
         schema = self.schema(event_type, version)
         plan = schema.plan

@@ -4,9 +4,10 @@ fastavro's generic `schemaless_writer`/`schemaless_reader` walk the schema for e
 about 75 us to write and 45 us to read one AssignmentIssued here, most of an ingest's CPU
 after validation. The event schemas are small and fixed, so each is turned into one function
 that writes (or reads) exactly its fields in order: about 5 us either way. Each record is
-written from a dict with exactly its fields, from an object's attributes, or from a mapping of
-field values in which fields with a null (or empty array) default may be absent: ingest writes
-product lines that way, straight from the values the XML codec read. Only what the
+written from a dict with exactly its fields, from an object's attributes, from a mapping of
+field values in which fields with a null (or empty array) default may be absent, or from a
+tuple of the values in the schema's order (`Plan.layout`): ingest writes product lines the
+last way, straight from the values the XML codec's `part_reader` read. Only what the
 event schemas use is compiled (null, string, bytes, int, long, date, time-millis,
 timestamp-millis, records, arrays of records, ["null", X] unions); a schema with anything else
 raises `Unsupported` and the codec keeps fastavro for it. Bytes are the same as fastavro's
@@ -170,6 +171,7 @@ class _Compiler:
             self.write_record(number, schema)
             self.write_object(number, schema)
             self.write_values(number, schema)
+            self.write_tuple(number, schema)
             self.read_record(number, schema)
         return self.functions[name]
 
@@ -216,6 +218,33 @@ class _Compiler:
                 lines.append(f"    v = d[{name!r}]")
             lines += self.write_value(f["type"], "    ", "_f")
         self.source += [*lines, ""]
+
+    def write_tuple(self, number: int, schema: Mapping[str, Any]) -> None:
+        """`_t<n>`: the same bytes as `_w<n>`, from a tuple of the field values in the
+        schema's order (nested records likewise as tuples, see `layout`)."""
+        lines = [f"def _t{number}(d, a):"]
+        for index, f in enumerate(schema["fields"]):
+            lines.append(f"    v = d[{index}]")
+            lines += self.write_value(f["type"], "    ", "_t")
+        self.source += [*lines, ""]
+
+    def layout(self, schema: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The order `_t<n>` reads values in: field names, a record field as (name, its
+        layout), an array of records as (name, [its items' layout])."""
+        found: list[Any] = []
+        for f in schema["fields"]:
+            kind = self.kind_of_field(f["type"])
+            inner = self.resolve(f["type"])
+            if kind == "union":
+                inner = self.resolve(inner[1])
+                kind = self.kind(inner)
+            if kind == "record":
+                found.append((f["name"], self.layout(inner)))
+            elif kind == "array":
+                found.append((f["name"], [self.layout(self.resolve(inner["items"]))]))
+            else:
+                found.append(f["name"])
+        return tuple(found)
 
     def kind_of_field(self, schema: Any) -> str:
         """The kind of a field's (non-union) type, or "union"."""
@@ -371,6 +400,12 @@ class Plan:
     #: null or [] may be absent and other keys are ignored -> the same bytes; None when a
     #: field has another default
     write_values: Writer | None = None
+    #: a tuple of the field values in `layout` order (nested records likewise) -> the same
+    #: bytes
+    write_tuple: Callable[[tuple[Any, ...]], bytes] | None = None
+    #: the field names in the schema's order, a record as (name, its layout), an array of
+    #: records as (name, [its items' layout])
+    layout: tuple[Any, ...] = ()
 
 
 def compile_schema(schema: Mapping[str, Any], header: bytes) -> Plan:
@@ -398,6 +433,11 @@ def compile_schema(schema: Mapping[str, Any], header: bytes) -> Plan:
             f"    _f{top}(d, parts.append)",
             "    return b''.join(parts)",
             "",
+            "def encode_tuple(d):",
+            "    parts = [HEADER]",
+            f"    _t{top}(d, parts.append)",
+            "    return b''.join(parts)",
+            "",
             "def decode(buf, p):",
             "    end = len(buf)",
             f"    d, p = _r{top}(buf, p, end)",
@@ -412,4 +452,6 @@ def compile_schema(schema: Mapping[str, Any], header: bytes) -> Plan:
         namespace["encode_object"],
         namespace["decode"],
         namespace["encode_values"] if compiler.values_supported else None,
+        namespace["encode_tuple"],
+        compiler.layout(schema),
     )

@@ -147,7 +147,28 @@ def test_compiled_writers_write_fastavros_bytes(event: Any) -> None:
     assert compiled.write_object(event) == expected
     assert compiled.write_values(to_avro(event)) == expected
     assert compiled.write_values(sparse(to_avro(event), type(event).__name__)) == expected
+    assert compiled.write_tuple is not None
+    assert compiled.write_tuple(in_layout(to_avro(event), compiled.layout)) == expected
     assert MAPPER.to_record(event, timestamp_ms=0).payload == expected
+
+
+def in_layout(data: dict[str, Any], layout: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A record's dict as the tuple writer takes it: values in `layout` order, records as
+    tuples, arrays of records as lists of tuples."""
+    found: list[Any] = []
+    for item in layout:
+        if isinstance(item, str):
+            found.append(data[item])
+            continue
+        name, inner = item
+        value = data[name]
+        if value is None:
+            found.append(None)
+        elif isinstance(inner, list):
+            found.append([in_layout(x, inner[0]) for x in value])
+        else:
+            found.append(in_layout(value, inner))
+    return tuple(found)
 
 
 def sparse(data: dict[str, Any], event_type: str) -> dict[str, Any]:
@@ -318,6 +339,41 @@ def test_the_object_encoder_needs_the_schemas_exact_fields() -> None:
     assert AVRO.object_encoder("CareStarted", 1, names) is not None
     assert AVRO.object_encoder("CareStarted", 1, names[:-1]) is None
     assert AVRO.object_encoder("CareStarted", 1, [*names, "extra"]) is None
+
+
+def test_the_tuple_encoder_needs_the_schemas_exact_order_nested_records_included() -> None:
+    layout = AVRO.schema("CareStarted", 1).plan.layout  # type: ignore[union-attr]
+    assert layout == (
+        "hub_message_id",
+        "gemeente",
+        "aanbieder",
+        "bsn",
+        "toewijzing_nummer",
+        ("product", ("categorie", "code")),
+        "toewijzing_ingangsdatum",
+        "begindatum",
+        "status_aanlevering",
+    )
+    encode = AVRO.tuple_encoder("CareStarted", 1, layout)
+    assert encode is not None
+    values = ("m", "0599", "1", "999993653", 7, ("01", None), None, dt.date(2024, 1, 1), "1")
+    assert encode(values) == AVRO.encode(
+        "CareStarted",
+        1,
+        dict(
+            zip(
+                MAPPER_NAMES["CareStarted"],
+                [*values[:5], {"categorie": "01", "code": None}, *values[6:]],
+                strict=True,
+            )
+        ),
+    )
+    swapped = (*layout[:5], ("product", ("code", "categorie")), *layout[6:])
+    assert AVRO.tuple_encoder("CareStarted", 1, swapped) is None
+    assert AVRO.tuple_encoder("CareStarted", 1, layout[:-1]) is None
+    assert AVRO.tuple_encoder("CareStarted", 1, (*layout[:5], "product", *layout[6:])) is None
+    with pytest.raises(SerializationError, match="CareStarted"):
+        encode((*values[:4], "7", *values[5:]))  # a number as text
 
 
 def test_the_values_encoder_writes_absent_optional_fields_as_their_defaults() -> None:
