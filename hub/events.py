@@ -298,6 +298,14 @@ class PayloadCodec(Protocol):
         cannot do that for this schema."""
         ...
 
+    def tuple_encoder(
+        self, event_type: str, version: int, layout: Sequence[Any]
+    ) -> Callable[[tuple[Any, ...]], bytes] | None:
+        """A faster `encode` of the field values as a tuple in `layout` order (field names, a
+        nested record as (name, its layout)), or None if the schema's fields are not in
+        exactly that order or the codec cannot do it."""
+        ...
+
 
 class EventMapper:
     """Turns events into stored records and back; the only place that knows both."""
@@ -360,6 +368,27 @@ class EventMapper:
         payload = encode(values)
         # Every domain event is keyed by its gemeente (their `key`); the encoder required it.
         return _record(cls, event_type, values["gemeente"], payload, timestamp_ms)
+
+    def tuple_record(
+        self, cls: type[DomainEvent], layout: Sequence[Any]
+    ) -> Callable[[tuple[Any, ...], int], StoredRecord] | None:
+        """A faster `domain_record` for the field values as a tuple in `layout` order (field
+        names, a nested record as (name, its layout)): `write(values, timestamp_ms)`. None
+        when the codec cannot encode that order (the schema's fields are in another)."""
+        found = self._values.get(cls)
+        if found is None:
+            raise SerializationError(f"not a domain event: {cls.__name__}")
+        names = [item if isinstance(item, str) else item[0] for item in layout]
+        encode = self._codec.tuple_encoder(found[0], cls.schema_version, layout)
+        if encode is None or "gemeente" not in names:
+            return None
+        event_type, key_at = found[0], names.index("gemeente")
+
+        def write(values: tuple[Any, ...], timestamp_ms: int) -> StoredRecord:
+            # Keyed by the gemeente, as every domain event is (their `key`).
+            return _record(cls, event_type, values[key_at], encode(values), timestamp_ms)
+
+        return write
 
     def received_record(self, values: Mapping[str, Any], *, timestamp_ms: int) -> StoredRecord:
         """The record `to_record(MessageReceived(**values))` makes, without building the event:
