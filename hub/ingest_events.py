@@ -314,14 +314,11 @@ def domain_records(
     line goes through its values by name (`EventMapper.domain_record`)."""
     if lines is not None:
         read, write = lines
-        line = _LINES[message_type]
-        client = _child(root, line.client)
-        gemeente, aanbieder = _parties(message_type, sender, receiver)
-        common = (message_id, gemeente, aanbieder, _child(client, line.bsn).text or "")
+        wrapper, common = _lines_of(root, message_type, sender, receiver, message_id)
         try:
             return [
                 write(common + read(el), timestamp_ms)
-                for el in _child(client, line.wrapper)
+                for el in wrapper
                 if isinstance(el.tag, str)  # skip comments
             ]
         except NotPlain:
@@ -333,11 +330,18 @@ def domain_records(
     ]
 
 
-def _parties(message_type: MessageType, sender: str, receiver: str) -> tuple[str, str]:
-    """(gemeente, aanbieder): a gemeente sends the WMO301, an aanbieder WMO305 and WMO307."""
+def _lines_of(
+    root: etree._Element, message_type: MessageType, sender: str, receiver: str, message_id: str
+) -> tuple[etree._Element, tuple[str, str, str, str]]:
+    """The element that holds the product lines, and the values of `_COMMON` for them."""
+    line = _LINES[message_type]
+    client = _child(root, line.client)
+    bsn = _child(client, line.bsn).text or ""
     if message_type is MessageType.WMO301:
-        return sender, receiver
-    return receiver, sender
+        gemeente, aanbieder = sender, receiver  # a gemeente sends the WMO301
+    else:
+        gemeente, aanbieder = receiver, sender  # an aanbieder sends WMO305 and WMO307
+    return _child(client, line.wrapper), (message_id, gemeente, aanbieder, bsn)
 
 
 def _line_values(
@@ -349,20 +353,13 @@ def _line_values(
     the codec's own mapping, without building model objects the events would copy).
     """
     line = _LINES[message_type]
-    client = _child(root, line.client)
-    bsn = _child(client, line.bsn).text or ""
-    gemeente, aanbieder = _parties(message_type, sender, receiver)
-    common = {
-        "hub_message_id": message_id,
-        "gemeente": gemeente,
-        "aanbieder": aanbieder,
-        "bsn": bsn,
-    }
+    wrapper, values_of_all = _lines_of(root, message_type, sender, receiver, message_id)
+    common = dict(zip(_COMMON, values_of_all, strict=True))
     model, event_cls = line.model, line.event
     found = []
     # The event classes use the model's field names (AssignmentIssued = ToegewezenProduct plus
     # the fields every event of the message shares), so a line's fields map over unchanged.
-    for el in _child(client, line.wrapper):
+    for el in wrapper:
         if isinstance(el.tag, str):  # skip comments
             values = parse_part(el, model, message_type)  # a new dict: filled in place
             values.update(common)
