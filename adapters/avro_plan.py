@@ -177,56 +177,59 @@ class _Compiler:
 
     # -- writing --------------------------------------------------------------------------
 
+    def write_function(
+        self,
+        name: str,
+        schema: Mapping[str, Any],
+        fetch: Callable[[int, Mapping[str, Any]], str],
+        head: tuple[str, ...] = (),
+    ) -> None:
+        """`<name>(d, a)`: writes the record's fields in order, each field's value taken from
+        `d` by the expression `fetch(index, field)` gives; nested records by the function of
+        the same form (`name`'s prefix) for their own record."""
+        prefix = name.rstrip("0123456789")
+        lines = [f"def {name}(d, a):", *head]
+        for index, f in enumerate(schema["fields"]):
+            lines.append(f"    v = {fetch(index, f)}")
+            lines += self.write_value(f["type"], "    ", prefix)
+        self.source += [*lines, ""]
+
     def write_record(self, number: int, schema: Mapping[str, Any]) -> None:
+        """`_w<n>`: from a dict with exactly the record's fields."""
         keys = f"_K{number}"
         self.constants[keys] = frozenset(f["name"] for f in schema["fields"])
-        lines = [
-            f"def _w{number}(d, a):",
-            f"    if d.keys() != {keys}: _bad_keys(d, {keys}, {schema['name']!r})",
-        ]
-        for f in schema["fields"]:
-            lines.append(f"    v = d[{f['name']!r}]")
-            lines += self.write_value(f["type"], "    ")
-        self.source += [*lines, ""]
+        check = f"    if d.keys() != {keys}: _bad_keys(d, {keys}, {schema['name']!r})"
+        self.write_function(f"_w{number}", schema, lambda _, f: f"d[{f['name']!r}]", (check,))
 
     def write_object(self, number: int, schema: Mapping[str, Any]) -> None:
         """`_o<n>`: the same bytes as `_w<n>`, reading fields as attributes of an object."""
-        lines = [f"def _o{number}(d, a):"]
         for f in schema["fields"]:
             name = f["name"]
             if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
                 raise Unsupported(f"field name {name!r} is not a plain attribute name")
-            lines.append(f"    v = d.{name}")
-            lines += self.write_value(f["type"], "    ", "_o")
-        self.source += [*lines, ""]
+        self.write_function(f"_o{number}", schema, lambda _, f: f"d.{f['name']}")
 
     def write_values(self, number: int, schema: Mapping[str, Any]) -> None:
         """`_f<n>`: the same bytes as `_w<n>`, from a mapping where a field whose schema default
         is null or an empty array may be absent (it is written as that default) and keys that
         are not fields are ignored; a missing field without such a default is a KeyError."""
-        lines = [f"def _f{number}(d, a):"]
-        for f in schema["fields"]:
+
+        def fetch(_: int, f: Mapping[str, Any]) -> str:
             name, default = f["name"], f.get("default", _NO_DEFAULT)
             if default is None:
-                lines.append(f"    v = d.get({name!r})")
-            elif default == [] and self.kind_of_field(f["type"]) == "array":
-                lines.append(f"    v = d.get({name!r}, ())")
-            elif default is _NO_DEFAULT:
-                lines.append(f"    v = d[{name!r}]")
-            else:
+                return f"d.get({name!r})"
+            if default == [] and self.kind_of_field(f["type"]) == "array":
+                return f"d.get({name!r}, ())"
+            if default is not _NO_DEFAULT:
                 self.values_supported = False  # another default: no `_f` form for this schema
-                lines.append(f"    v = d[{name!r}]")
-            lines += self.write_value(f["type"], "    ", "_f")
-        self.source += [*lines, ""]
+            return f"d[{name!r}]"
+
+        self.write_function(f"_f{number}", schema, fetch)
 
     def write_tuple(self, number: int, schema: Mapping[str, Any]) -> None:
         """`_t<n>`: the same bytes as `_w<n>`, from a tuple of the field values in the
         schema's order (nested records likewise as tuples, see `layout`)."""
-        lines = [f"def _t{number}(d, a):"]
-        for index, f in enumerate(schema["fields"]):
-            lines.append(f"    v = d[{index}]")
-            lines += self.write_value(f["type"], "    ", "_t")
-        self.source += [*lines, ""]
+        self.write_function(f"_t{number}", schema, lambda index, _: f"d[{index}]")
 
     def layout(self, schema: Mapping[str, Any]) -> tuple[Any, ...]:
         """The order `_t<n>` reads values in: field names, a record field as (name, its

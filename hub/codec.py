@@ -450,7 +450,9 @@ class _ReaderSource:
         return name
 
     def read(self, f: _Field, value: str) -> list[str] | None:
-        """Lines that read child `c` into `value` or raise _Miss; None if not compiled."""
+        """Lines that read child `c` into `value` or raise _Miss; None if not compiled. Each
+        kind reads only the form `_fields` (`_int`, `_time`) reads on its quick path, so that
+        both give the same value (tests/unit/test_codec.py holds them to it)."""
         if f.kind == _NESTED and f.codec is not None:
             nested = self.function(f.codec)
             return None if nested is None else [f"{value} = {nested}(c)"]
